@@ -1,0 +1,1 @@
+"""Infrastructure: event store, read models, archive, readers, HTTP API and CLI."""

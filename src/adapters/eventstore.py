@@ -1,0 +1,118 @@
+"""The eventsourcing 9.5 application behind the EventStore port (SQLite, Postgres or memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Mapper
+
+from ..application.ports import PositionedEvent
+from .mapper import MsgspecMapper
+
+APPLICATION_NAME = "provledger"
+
+
+class LedgerApplication(Application[UUID]):
+    """Aggregates in, events out; persistence chosen by the env given (see Settings)."""
+
+    name = APPLICATION_NAME
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return MsgspecMapper()
+
+
+class EventsourcingEventStore:
+    """EventStore over LedgerApplication, with the few queries the library does not offer."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.app = LedgerApplication(env=env)
+        self.recorder: Any = self.app.recorder
+        self.backend = env["PERSISTENCE_MODULE"].rsplit(".", 1)[-1]
+
+    # -- aggregates -------------------------------------------------------------------------
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return self.app.repository.get(aggregate_id)  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            return None
+
+    def save(self, *aggregates: Aggregate) -> int:
+        recordings = self.app.save(*aggregates)
+        return max((r.notification.id for r in recordings), default=0)
+
+    # -- queries ----------------------------------------------------------------------------
+    def existing(self, aggregate_ids: Iterable[UUID]) -> set[UUID]:
+        ids = list(dict.fromkeys(aggregate_ids))
+        if not ids:
+            return set()
+        if self.backend == "popo":
+            return {i for i in ids if self.recorder.select_events(i, limit=1)}
+        found: set[UUID] = set()
+        table = self.recorder.events_table_name
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            with self.recorder.datastore.transaction(commit=False) as c:
+                if self.backend == "sqlite":
+                    marks = ",".join("?" * len(chunk))
+                    c.execute(
+                        f"SELECT originator_id FROM {table} WHERE originator_version = 1 "
+                        f"AND originator_id IN ({marks})",
+                        [i.hex for i in chunk],
+                    )
+                else:
+                    c.execute(
+                        f"SELECT originator_id FROM {table} WHERE originator_version = 1 "
+                        "AND originator_id = ANY(%s)",
+                        (chunk,),
+                    )
+                found.update(UUID(str(row["originator_id"])) for row in c.fetchall())
+        return found
+
+    def history(self, aggregate_id: UUID) -> list[PositionedEvent]:
+        if self.backend == "popo":
+            return [e for e in self._scan() if e.event.originator_id == aggregate_id]
+        table = self.recorder.events_table_name
+        with self.recorder.datastore.transaction(commit=False) as c:
+            if self.backend == "sqlite":
+                c.execute(
+                    f"SELECT rowid AS position FROM {table} WHERE originator_id = ? "
+                    "ORDER BY originator_version",
+                    [aggregate_id.hex],
+                )
+            else:
+                c.execute(
+                    f"SELECT notification_id AS position FROM {table} WHERE originator_id = %s "
+                    "ORDER BY originator_version",
+                    (aggregate_id,),
+                )
+            positions = [row["position"] for row in c.fetchall()]
+        events = self.recorder.select_events(aggregate_id)
+        return [
+            PositionedEvent(pos, self.app.mapper.to_domain_event(stored))
+            for pos, stored in zip(positions, events, strict=True)
+        ]
+
+    def read(self, after: int, limit: int) -> Sequence[PositionedEvent]:
+        notifications = self.recorder.select_notifications(
+            start=after + 1, limit=limit, inclusive_of_start=True
+        )
+        to_event = self.app.mapper.to_domain_event
+        return [PositionedEvent(n.id, to_event(n)) for n in notifications]
+
+    def max_position(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    def _scan(self) -> list[PositionedEvent]:
+        out: list[PositionedEvent] = []
+        position = 0
+        while batch := self.read(position, 1000):
+            out.extend(batch)
+            position = batch[-1].position
+        return out
+
+    def close(self) -> None:
+        self.app.close()

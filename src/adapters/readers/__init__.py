@@ -1,0 +1,1 @@
+"""Readers turn files other tools (and provledger) write into ExecutionRecords."""

@@ -1,0 +1,218 @@
+"""Reads over the read models: filtered, sorted, keyset-paginated. Same SQL on both backends."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from ..projections.tables import CASES, EXECUTIONS, Table
+from ..projections.views import Row
+from .sql_views import SqlDialect, _decode
+
+CASE_SORTS = {"name": ("namespace", "name"), "last_seen": ("last_seen",), "opened": ("opened_at",)}
+EXECUTION_SORTS = {
+    "started": ("started",),
+    "recorded": ("recorded_at",),
+    "execution_id": ("execution_id",),
+    "status": ("status",),
+}
+
+
+@dataclass
+class Page:
+    items: list[Row]
+    next_cursor: str | None = None
+
+
+@dataclass
+class ExecutionFilter:
+    case: str | None = None  # case id or namespace/name or name
+    group: str | None = None
+    status: str | None = None
+    canonical: bool | None = None
+    started_after: str | None = None
+    started_before: str | None = None
+    tag: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class SqlQueries:
+    def __init__(self, datastore: Any, dialect: SqlDialect) -> None:
+        self.datastore = datastore
+        self.dialect = dialect
+
+    def _all(self, table: Table, sql: str, params: list[Any]) -> list[Row]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self.dialect.sql(sql), params)
+            return [_decode(table, r) for r in c.fetchall()]
+
+    # -- cases ------------------------------------------------------------------------------
+    def case(self, ref: str) -> Row | None:
+        """A case by id, `namespace/name`, or bare name when it is unambiguous."""
+        rows = self.cases_matching(ref)
+        return rows[0] if len(rows) == 1 else None
+
+    def cases_matching(self, ref: str) -> list[Row]:
+        if _is_uuid(ref):
+            return self._all(CASES, "SELECT * FROM cases WHERE case_id = ?", [str(UUID(ref))])
+        namespace, sep, name = ref.partition("/")
+        if sep:
+            return self._all(
+                CASES, "SELECT * FROM cases WHERE namespace = ? AND name = ?", [namespace, name]
+            )
+        return self._all(CASES, "SELECT * FROM cases WHERE name = ? ORDER BY namespace", [ref])
+
+    def list_cases(
+        self, *, namespace: str | None = None, name: str | None = None,
+        group: str | None = None, text: str | None = None, sort: str = "name",
+        limit: int = 100, cursor: str | None = None,
+    ) -> Page:
+        where, params = [], []
+        for column, value in (("namespace", namespace), ("name", name), ("grp", group)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if text:
+            where.append("(LOWER(name) LIKE ? OR LOWER(COALESCE(grp, '')) LIKE ?)")
+            params += [f"%{text.lower()}%"] * 2
+        return self._page(CASES, "cases", CASE_SORTS, sort, where, params, limit, cursor)
+
+    # -- executions -------------------------------------------------------------------------
+    def execution(self, ref: str) -> Row | None:
+        rows = self.executions_matching(ref)
+        return rows[0] if len(rows) == 1 else None
+
+    def executions_matching(self, ref: str) -> list[Row]:
+        """By uuid, `namespace/case/id`, `case/id`, or the bare external id."""
+        if _is_uuid(ref):
+            rows = self._all(EXECUTIONS, "SELECT * FROM executions WHERE id = ?", [str(UUID(ref))])
+            if rows:
+                return rows
+        parts = ref.split("/")
+        if len(parts) == 3:
+            return self._all(
+                EXECUTIONS,
+                "SELECT * FROM executions WHERE namespace = ? AND case_name = ? "
+                "AND execution_id = ?",
+                parts,
+            )
+        if len(parts) == 2:
+            return self._all(
+                EXECUTIONS,
+                "SELECT * FROM executions WHERE case_name = ? AND execution_id = ?",
+                parts,
+            )
+        return self._all(
+            EXECUTIONS, "SELECT * FROM executions WHERE execution_id = ? ORDER BY namespace", [ref]
+        )
+
+    def list_executions(
+        self, flt: ExecutionFilter | None = None, *, sort: str = "started", limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        flt = flt or ExecutionFilter()
+        where: list[str] = []
+        params: list[Any] = []
+        if flt.case is not None:
+            cases = self.cases_matching(flt.case)
+            where.append(f"case_id IN ({', '.join('?' * len(cases)) or 'NULL'})")
+            params += [c["case_id"] for c in cases]
+        for column, value in (("grp", flt.group), ("status", flt.status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if flt.canonical is not None:
+            where.append("is_canonical = ?")
+            params.append(int(flt.canonical))
+        if flt.started_after:
+            where.append("started >= ?")
+            params.append(flt.started_after)
+        if flt.started_before:
+            where.append("started < ?")
+            params.append(flt.started_before)
+        for column, values in (("tags", flt.tag), ("params", flt.params)):
+            for key, value in values.items():
+                where.append(f"{self._json_text(column, key)} = ?")
+                params += [key, value]
+        return self._page(
+            EXECUTIONS, "executions", EXECUTION_SORTS, sort, where, params, limit, cursor
+        )
+
+    def _json_text(self, column: str, key: str) -> str:
+        if self.dialect.name == "sqlite":
+            return f"CAST(json_extract({column}, '$.' || json_quote(?)) AS TEXT)"
+        return f"(({column})::jsonb ->> ?)"
+
+    def executions_of_case(self, case_id: str) -> list[Row]:
+        return self._all(
+            EXECUTIONS,
+            "SELECT * FROM executions WHERE case_id = ? ORDER BY started, execution_id",
+            [case_id],
+        )
+
+    def counts(self) -> dict[str, int]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT COUNT(*) AS n FROM cases")
+            cases = int(c.fetchone()["n"])
+            c.execute("SELECT COUNT(*) AS n FROM executions")
+            executions = int(c.fetchone()["n"])
+        return {"cases": cases, "executions": executions}
+
+    # -- paging -----------------------------------------------------------------------------
+    def _page(
+        self, table: Table, name: str, sorts: dict[str, tuple[str, ...]], sort: str,
+        where: list[str], params: list[Any], limit: int, cursor: str | None,
+    ) -> Page:
+        descending = sort.startswith("-")
+        key = sort.lstrip("-")
+        if key not in sorts:
+            raise ValueError(f"cannot sort by {key!r}; choose one of {', '.join(sorts)}")
+        columns = [*sorts[key], table.key]
+        op = "<" if descending else ">"
+        if cursor:
+            values = decode_cursor(cursor, len(columns))
+            # Keyset pagination over (sort columns, key), NULLs read as ''.
+            lhs = ", ".join(f"COALESCE({c}, '')" if c != table.key else c for c in columns)
+            where.append(f"({lhs}) {op} ({', '.join('?' * len(columns))})")
+            params += values
+        order = ", ".join(
+            (f"COALESCE({c}, '')" if c != table.key else c) + (" DESC" if descending else "")
+            for c in columns
+        )
+        sql = f"SELECT * FROM {name}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order} LIMIT ?"
+        rows = self._all(table, sql, [*params, limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = (
+            encode_cursor([r[c] if r[c] is not None else "" for c in columns]) if more else None
+        )
+        return Page(rows, next_cursor)
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        values = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, msgspec.DecodeError) as e:
+        raise ValueError(f"invalid cursor {cursor!r}") from e
+    if not isinstance(values, list) or len(values) != size:
+        raise ValueError(f"invalid cursor {cursor!r}")
+    return values
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Use cases: each module holds one command or query and its handler."""

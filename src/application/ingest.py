@@ -1,0 +1,91 @@
+"""Use case: ingest many record files, batched, with a summary that counts every item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ..domain.record import ExecutionRecord, Status
+from .ledger import Ledger
+from .record_executions import Outcome, RecordResult
+
+MAX_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class ReadItem:
+    """One file (or archive member) as a reader saw it: a record or an error."""
+
+    path: str
+    record: ExecutionRecord | None = None
+    error: str | None = None
+    skipped: bool = False
+
+
+@dataclass
+class IngestSummary:
+    created: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    incomplete: int = 0
+    failed: int = 0
+    canonical: int = 0
+    skipped: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    conflict_details: list[str] = field(default_factory=list)
+    error_count: int = 0
+    position: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0 and self.conflicts == 0
+
+    def add(self, result: RecordResult) -> None:
+        if result.outcome is Outcome.CREATED:
+            self.created += 1
+            self.canonical += int(result.canonical)
+            self.incomplete += int(result.status is Status.INCOMPLETE)
+            self.failed += int(result.status is Status.FAILED)
+            self.position = max(self.position, result.position)
+        elif result.outcome is Outcome.DUPLICATE:
+            self.duplicates += 1
+        else:
+            self.conflicts += 1
+            if len(self.conflict_details) < MAX_LISTED:
+                self.conflict_details.append(result.message)
+
+    def add_error(self, path: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_LISTED:
+            self.errors.append((path, message))
+
+
+def ingest(
+    ledger: Ledger,
+    items: Iterable[ReadItem],
+    on_item: Callable[[ReadItem], None] | None = None,
+) -> IngestSummary:
+    """Record every readable item in batches; a bad item is counted and never stops the rest."""
+    summary = IngestSummary()
+    batch: list[ExecutionRecord] = []
+
+    def flush() -> None:
+        if batch:
+            for result in ledger.recorder.record(batch):
+                summary.add(result)
+            batch.clear()
+
+    for item in items:
+        if item.skipped:
+            summary.skipped += 1
+        elif item.error is not None or item.record is None:
+            summary.add_error(item.path, item.error or "unreadable")
+        else:
+            batch.append(item.record)
+            if len(batch) >= ledger.batch_size:
+                flush()
+        if on_item:
+            on_item(item)
+    flush()
+    ledger.catch_up()
+    return summary

@@ -1,0 +1,142 @@
+"""The ledger's use cases behind one object: what the CLI, the API and the SDK call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from ..domain.case import Case
+from ..domain.deltas import Delta, DeltaPolicies, config_deltas
+from ..domain.errors import CaseNotFoundError, ExecutionNotFoundError
+from ..domain.execution import Execution
+from ..domain.record import ExecutionRecord
+from ..projections.runner import ProjectionRunner
+from .ports import EventStore, PositionedEvent, ReadModels
+from .record_executions import ExecutionRecorder, RecordResult
+
+BatchProgress = Callable[[int], None]
+
+
+class AmbiguousReferenceError(ExecutionNotFoundError):
+    """A bare id that matches more than one execution or case."""
+
+
+class Ledger:
+    def __init__(
+        self,
+        events: EventStore,
+        runner: ProjectionRunner,
+        queries: ReadModels,
+        *,
+        batch_size: int = 1000,
+        policies: DeltaPolicies | None = None,
+        ledger_id: str = "local",
+    ) -> None:
+        self.events = events
+        self.runner = runner
+        self.queries = queries
+        self.batch_size = batch_size
+        self.policies = policies or DeltaPolicies()
+        self.ledger_id = ledger_id
+        self.recorder = ExecutionRecorder(events)
+
+    # -- writes -----------------------------------------------------------------------------
+    def record(
+        self, records: Sequence[ExecutionRecord], on_batch: BatchProgress | None = None
+    ) -> list[RecordResult]:
+        """Record in batches of `batch_size` (one atomic save each); read models caught up."""
+        results: list[RecordResult] = []
+        for start in range(0, len(records), self.batch_size):
+            chunk = records[start : start + self.batch_size]
+            results += self.recorder.record(chunk)
+            if on_batch:
+                on_batch(len(chunk))
+        self.runner.catch_up()
+        return results
+
+    def choose_canonical(self, case_ref: str, execution_ref: str, reason: str) -> int:
+        case_row = self.case_row(case_ref)
+        execution_row = self.execution_row(execution_ref, case_id=case_row["case_id"])
+        for _ in range(5):
+            case = self.events.get(UUID(case_row["case_id"]))
+            execution = self.events.get(UUID(execution_row["id"]))
+            assert isinstance(case, Case) and isinstance(execution, Execution)
+            case.choose_manually(execution.id, execution.record, reason)
+            try:
+                position = self.events.save(case)
+            except IntegrityError:
+                continue
+            self.runner.catch_up()
+            return position
+        raise IntegrityError("case kept changing; try again")
+
+    def annotate(
+        self, execution_ref: str, tags: dict[str, str] | None = None,
+        remove: list[str] | None = None, note: str | None = None,
+    ) -> int:
+        row = self.execution_row(execution_ref)
+        for _ in range(5):
+            execution = self.events.get(UUID(row["id"]))
+            assert isinstance(execution, Execution)
+            execution.annotate(tags, remove, note)
+            try:
+                position = self.events.save(execution)
+            except IntegrityError:
+                continue
+            self.runner.catch_up()
+            return position
+        raise IntegrityError("execution kept changing; try again")
+
+    # -- reads ------------------------------------------------------------------------------
+    def case_row(self, ref: str) -> dict[str, Any]:
+        rows = self.queries.cases_matching(ref)
+        if not rows:
+            raise CaseNotFoundError(f"no case {ref!r}")
+        if len(rows) > 1:
+            names = ", ".join(f"{r['namespace']}/{r['name']}" for r in rows)
+            raise CaseNotFoundError(f"case name {ref!r} is ambiguous: {names}")
+        return rows[0]
+
+    def execution_row(self, ref: str, case_id: str | None = None) -> dict[str, Any]:
+        rows = self.queries.executions_matching(ref)
+        if case_id is not None:
+            rows = [r for r in rows if r["case_id"] == case_id]
+        if not rows:
+            raise ExecutionNotFoundError(f"no execution {ref!r}")
+        if len(rows) > 1:
+            names = ", ".join(f"{r['namespace']}/{r['case_name']}/{r['execution_id']}" for r in rows)
+            raise AmbiguousReferenceError(f"execution id {ref!r} is ambiguous: {names}")
+        return rows[0]
+
+    def execution(self, ref: str) -> Execution:
+        row = self.execution_row(ref)
+        execution = self.events.get(UUID(row["id"]))
+        if not isinstance(execution, Execution):
+            raise ExecutionNotFoundError(f"no execution {ref!r}")
+        return execution
+
+    def record_of(self, ref: str) -> ExecutionRecord:
+        return self.execution(ref).record
+
+    def history(self, ref: str) -> list[PositionedEvent]:
+        return self.events.history(UUID(self.execution_row(ref)["id"]))
+
+    def diff(self, ref_a: str, ref_b: str) -> Delta:
+        a, b = self.record_of(ref_a), self.record_of(ref_b)
+        return config_deltas(a, b, self.policies.for_record(b))
+
+    def catch_up(self) -> None:
+        self.runner.catch_up()
+
+    def close(self) -> None:
+        self.events.close()
+
+
+def flatten_results(results: Iterable[RecordResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
+    return counts

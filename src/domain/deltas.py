@@ -1,0 +1,93 @@
+"""Config deltas: what changed between the canonical execution and another one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+import msgspec
+
+from .record import ExecutionRecord
+
+Delta = dict[str, dict[str, Any]]
+
+DEFAULT_INCLUDE = ("spec.resolved.*", "params.*", "code.*")
+# Successive executions legitimately differ in timings and start dates.
+DEFAULT_EXCLUDE = (
+    "*time_*_sec",
+    "*timing*",
+    "*elapsed*",
+    "*duration*",
+    "*start_date*",
+    "*startdate*",
+    "*timestamp*",
+)
+
+
+@dataclass(frozen=True)
+class DeltaPolicy:
+    """Which dotted fields are compared: `include` globs minus `exclude` globs."""
+
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+
+    def compares(self, key: str) -> bool:
+        lowered = key.lower()
+        return any(fnmatchcase(key, p) for p in self.include) and not any(
+            fnmatchcase(lowered, p.lower()) for p in self.exclude
+        )
+
+
+@dataclass(frozen=True)
+class DeltaPolicies:
+    """A policy per source importer, with a default for the rest."""
+
+    default: DeltaPolicy = field(default_factory=DeltaPolicy)
+    by_source: Mapping[str, DeltaPolicy] = field(default_factory=dict)
+
+    def for_importer(self, importer: str | None) -> DeltaPolicy:
+        return self.by_source.get(importer or "", self.default)
+
+    def for_record(self, record: ExecutionRecord) -> DeltaPolicy:
+        return self.for_importer(record.source.importer if record.source else None)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings become dotted keys; lists and scalars are leaves."""
+    if isinstance(value, Mapping):
+        if not value and prefix:
+            return {prefix: {}}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def config_fields(record: ExecutionRecord) -> dict[str, Any]:
+    """The spec, params and code of a record as flat dotted keys (None values dropped)."""
+    data = msgspec.to_builtins(
+        {"spec": {"resolved": record.spec.resolved} if record.spec else {},
+         "params": record.params, "code": record.code}
+    )
+    return {k: v for k, v in flatten(data).items() if v is not None and v != {}}
+
+
+def diff_configs(
+    canonical: Mapping[str, Any], current: Mapping[str, Any], policy: DeltaPolicy | None = None
+) -> Delta:
+    """`{field: {"canonical": a, "current": b}}` for every compared field whose value differs."""
+    policy = policy or DeltaPolicy()
+    return {
+        key: {"canonical": canonical.get(key), "current": current.get(key)}
+        for key in sorted(set(canonical) | set(current))
+        if canonical.get(key) != current.get(key) and policy.compares(key)
+    }
+
+
+def config_deltas(
+    canonical: ExecutionRecord, current: ExecutionRecord, policy: DeltaPolicy | None = None
+) -> Delta:
+    return diff_configs(config_fields(canonical), config_fields(current), policy)

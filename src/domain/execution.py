@@ -1,0 +1,107 @@
+"""The Execution aggregate: one run of a case, recorded once, annotated and synced later."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from .base import LedgerEvent
+from .ids import case_id, execution_id
+from .record import ExecutionRecord
+
+
+class Execution(Aggregate, created_event_name="Recorded"):
+    TOPIC = "provledger:Execution"
+
+    class Event(LedgerEvent):
+        TOPIC = "provledger:Execution.Event"
+
+    class Created(Event, Aggregate.Created):
+        """Unused base creation event (the library defines one; its topic must be unique)."""
+
+        TOPIC = "provledger:Execution.Created"
+
+    class Recorded(Event, Aggregate.Created):
+        """ExecutionRecorded: the whole record, as it arrived."""
+
+        TOPIC = "provledger:ExecutionRecorded"
+        case_id: UUID
+        record: ExecutionRecord
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.case_id = self.case_id
+            aggregate.record = self.record
+            aggregate.tags = dict(self.record.tags)
+            aggregate.notes = []
+            aggregate.persisted = {}
+            aggregate.committed = False
+            aggregate.pushed = {}
+
+    class Annotated(Event):
+        """ExecutionAnnotated: tags set or removed and a note added; the record stays as is."""
+
+        TOPIC = "provledger:ExecutionAnnotated"
+        tags: dict[str, str]
+        removed_tags: list[str]
+        note: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.tags.update(self.tags)
+            for name in self.removed_tags:
+                aggregate.tags.pop(name, None)
+            if self.note:
+                aggregate.notes.append(self.note)
+
+    class RecordPersisted(Event):
+        TOPIC = "provledger:RecordPersisted"
+        location: str
+        sha256: str
+        size: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.persisted[self.location] = self.sha256
+
+    class Committed(Event):
+        TOPIC = "provledger:Committed"
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.committed = True
+
+    class Pushed(Event):
+        TOPIC = "provledger:Pushed"
+        remote: str
+        remote_position: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.pushed[self.remote] = self.remote_position
+
+    if TYPE_CHECKING:  # state set by the events' apply(); not dataclass fields
+        case_id: UUID
+        record: ExecutionRecord
+        tags: dict[str, str]
+        notes: list[str]
+        persisted: dict[str, str]
+        committed: bool
+        pushed: dict[str, int]
+
+    @classmethod
+    def record_new(cls, record: ExecutionRecord) -> Execution:
+        case = case_id(record.namespace, record.case)
+        return cls._create(
+            cls.Recorded, id=execution_id(case, record.execution_id), case_id=case, record=record
+        )
+
+    def annotate(
+        self, tags: dict[str, str] | None = None, remove: list[str] | None = None,
+        note: str | None = None,
+    ) -> None:
+        self.trigger_event(
+            self.Annotated, tags=dict(tags or {}), removed_tags=list(remove or []), note=note
+        )
+
+    def mark_persisted(self, location: str, sha256: str, size: int) -> None:
+        if self.persisted.get(location) == sha256:
+            return
+        self.trigger_event(self.RecordPersisted, location=location, sha256=sha256, size=size)

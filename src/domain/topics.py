@@ -1,0 +1,34 @@
+"""Every stored topic, stable whatever module the classes move to.
+
+Stored events name these strings, never Python paths. When an event's shape changes, bump its
+`class_version` and add `upcast_vN_vN+1` (see docs/events.md).
+"""
+
+from __future__ import annotations
+
+from eventsourcing.utils import register_topic
+
+from .base import LedgerEvent
+from .case import Case
+from .execution import Execution
+
+STORED_CLASSES: tuple[type, ...] = (
+    LedgerEvent,
+    Case,
+    Case.Event,
+    Case.Opened,
+    Case.CanonicalChosen,
+    Execution,
+    Execution.Event,
+    Execution.Recorded,
+    Execution.Annotated,
+    Execution.RecordPersisted,
+    Execution.Committed,
+    Execution.Pushed,
+)
+
+
+def register_topics() -> None:
+    """Make every stable topic resolvable (idempotent)."""
+    for cls in STORED_CLASSES:
+        register_topic(cls.TOPIC, cls)  # type: ignore[attr-defined]

@@ -1,0 +1,143 @@
+"""Follows the event log and keeps the read models up to date, exactly once per event."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..application.ports import EventStore
+from .views import Projection, ViewSession
+
+REBUILD_SUFFIX = "__rebuild"
+Progress = Callable[[int, int], None]  # (position reached, head)
+
+
+class BatchSession(ViewSession, Protocol):
+    positions: dict[str, int]  # read at the start of the batch; written back with the rows
+
+
+class ViewStore(Protocol):
+    """Where read models live: the same database as the events."""
+
+    def ensure(self, projection: Projection, suffix: str = "") -> None: ...
+
+    def positions(self) -> dict[str, int]: ...
+
+    def batch(self, names: Sequence[str], suffix: str = "") -> AbstractContextManager[BatchSession]:
+        """One transaction: lock out other runners, read positions, flush rows and positions."""
+        ...
+
+    def swap_in(self, projection: Projection, suffix: str) -> None:
+        """Replace the live tables with the rebuilt ones and take over their position."""
+        ...
+
+    def drop(self, projection: Projection, suffix: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+class ProjectionRunner:
+    """Applies events in batches; each batch's rows and positions commit together."""
+
+    def __init__(
+        self,
+        events: EventStore,
+        views: ViewStore,
+        projections: Sequence[Projection],
+        batch_size: int = 1000,
+    ) -> None:
+        self.events = events
+        self.views = views
+        self.projections = {p.name: p for p in projections}
+        self.batch_size = batch_size
+        for projection in projections:
+            views.ensure(projection)
+
+    def catch_up(self, until: int | None = None, on_progress: Progress | None = None) -> int:
+        """Apply every event up to `until` (default: the head). Returns the lowest position."""
+        return self._run(list(self.projections), "", until, on_progress)
+
+    def rebuild(self, names: Sequence[str] | None = None, on_progress: Progress | None = None) -> int:
+        """Rebuild from position 0 into fresh tables, swapped in when they have caught up."""
+        chosen = list(names or self.projections)
+        unknown = [n for n in chosen if n not in self.projections]
+        if unknown:
+            known = ", ".join(self.projections)
+            raise KeyError(f"no projection named {', '.join(unknown)} (known: {known})")
+        for name in chosen:
+            self.views.drop(self.projections[name], REBUILD_SUFFIX)
+            self.views.ensure(self.projections[name], REBUILD_SUFFIX)
+        try:
+            position = self._run(chosen, REBUILD_SUFFIX, None, on_progress)
+            for name in chosen:
+                self.views.swap_in(self.projections[name], REBUILD_SUFFIX)
+        except BaseException:
+            for name in chosen:
+                self.views.drop(self.projections[name], REBUILD_SUFFIX)
+            raise
+        self.catch_up()  # events appended between the last batch and the swap
+        return position
+
+    def status(self) -> list[ProjectionStatus]:
+        head = self.events.max_position()
+        positions = self.views.positions()
+        return [ProjectionStatus(n, positions.get(n, 0), head) for n in self.projections]
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Read-your-writes: catch up until every projection has reached `position`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if min(self.views.positions().get(n, 0) for n in self.projections) >= position:
+                return True
+            self.catch_up(until=position)
+            if time.monotonic() > deadline:
+                return False
+
+    def follow(self, stop: threading.Event, interval: float = 0.5) -> None:
+        """Poll the log until `stop` is set (SQLite has no live subscription)."""
+        while not stop.is_set():
+            try:
+                self.catch_up()
+            except Exception:  # noqa: BLE001 - a follower must survive a bad moment
+                stop.wait(interval * 4)
+            stop.wait(interval)
+
+    def _run(
+        self, names: list[str], suffix: str, until: int | None, on_progress: Progress | None
+    ) -> int:
+        head = self.events.max_position() if until is None else until
+        while True:
+            with self.views.batch(names, suffix) as session:
+                low = min(session.positions[n] for n in names)
+                if low >= head:
+                    return low
+                batch = self.events.read(low, min(self.batch_size, head - low))
+                if not batch:
+                    return low
+                for item in batch:
+                    for name in names:
+                        if item.position > session.positions[name]:
+                            self.projections[name].handle(session, item.position, item.event)
+                last = batch[-1].position
+                for name in names:
+                    session.positions[name] = max(session.positions[name], last)
+            if on_progress:
+                on_progress(last, head)
+
+
+def iter_chunks(items: Sequence[object], size: int) -> Iterator[Sequence[object]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

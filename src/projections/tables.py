@@ -1,0 +1,91 @@
+"""Read-model table definitions, shared by the SQLite and Postgres stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: str
+    columns: tuple[tuple[str, str], ...]  # (name, portable type: TEXT | INTEGER | JSON)
+    indexes: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    @property
+    def json_columns(self) -> frozenset[str]:
+        return frozenset(c for c, t in self.columns if t == "JSON")
+
+
+CASES = Table(
+    name="cases",
+    key="case_id",
+    columns=(
+        ("case_id", "TEXT"),
+        ("namespace", "TEXT"),
+        ("name", "TEXT"),
+        ("grp", "TEXT"),
+        ("canonical", "TEXT"),
+        ("canonical_execution_id", "TEXT"),
+        ("canonical_reason", "TEXT"),
+        ("n_executions", "INTEGER"),
+        ("n_succeeded", "INTEGER"),
+        ("n_failed", "INTEGER"),
+        ("n_incomplete", "INTEGER"),
+        ("n_running", "INTEGER"),
+        ("n_cancelled", "INTEGER"),
+        ("n_unknown", "INTEGER"),
+        ("opened_at", "TEXT"),
+        ("first_seen", "TEXT"),
+        ("last_seen", "TEXT"),
+        ("position", "INTEGER"),
+    ),
+    indexes=(("namespace", "name"), ("grp",), ("last_seen",)),
+)
+
+EXECUTIONS = Table(
+    name="executions",
+    key="id",
+    columns=(
+        ("id", "TEXT"),
+        ("execution_id", "TEXT"),
+        ("case_id", "TEXT"),
+        ("namespace", "TEXT"),
+        ("case_name", "TEXT"),
+        ("grp", "TEXT"),
+        ("status", "TEXT"),
+        ("started", "TEXT"),
+        ("ended", "TEXT"),
+        ("recorded_at", "TEXT"),
+        ("is_canonical", "INTEGER"),
+        ("change_count", "INTEGER"),
+        ("deltas", "JSON"),
+        ("config", "JSON"),
+        ("params", "JSON"),
+        ("tags", "JSON"),
+        ("importer", "TEXT"),
+        ("output_sha256", "TEXT"),
+        ("persisted", "JSON"),
+        ("position", "INTEGER"),
+    ),
+    indexes=(
+        ("execution_id",),
+        ("case_id", "started"),
+        ("status",),
+        ("started",),
+        ("grp",),
+        ("output_sha256",),
+    ),
+)
+
+# The executions projection keeps its own copy of each case's canonical, so it can be rebuilt
+# without the cases projection.
+EXECUTION_CANONICALS = Table(
+    name="execution_canonicals",
+    key="case_id",
+    columns=(("case_id", "TEXT"), ("canonical", "TEXT")),
+)

@@ -1,0 +1,215 @@
+"""The two read models, `cases` and `executions`, as pure event handlers over a ViewSession."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from ..domain.case import Case
+from ..domain.deltas import DeltaPolicies, config_fields, diff_configs
+from ..domain.execution import Execution
+from ..domain.record import Status
+from .tables import CASES, EXECUTION_CANONICALS, EXECUTIONS, Table
+
+Row = dict[str, Any]
+
+
+class ViewSession(Protocol):
+    """One batch's unit of work over the read-model tables (flushed with the position)."""
+
+    scratch: dict[str, Any]
+
+    def get(self, table: Table, key: str) -> Row | None: ...
+
+    def put(self, table: Table, row: Row) -> None: ...
+
+    def where(self, table: Table, column: str, value: Any, *, stored: bool = True) -> list[Row]:
+        """Rows with column == value: this batch's rows, and (if stored) the stored ones."""
+        ...
+
+
+class Projection(ABC):
+    name: ClassVar[str]
+    tables: ClassVar[tuple[Table, ...]]
+
+    @abstractmethod
+    def handle(self, session: ViewSession, position: int, event: Any) -> None: ...
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class CasesView(Projection):
+    """One row per case: canonical execution, counts by status, first and last seen."""
+
+    name = "cases"
+    tables = (CASES,)
+
+    def handle(self, session: ViewSession, position: int, event: Any) -> None:
+        if isinstance(event, Case.Opened):
+            row = _new_case_row(event, position)
+            existing = session.get(CASES, row["case_id"])
+            if existing is not None:  # opened lazily by an execution seen first: keep its counts
+                row.update({k: existing[k] for k in (*_counts(), "first_seen", "last_seen")})
+            session.put(CASES, row)
+        elif isinstance(event, Case.CanonicalChosen):
+            row = session.get(CASES, str(event.originator_id))
+            if row is not None:
+                row.update(
+                    canonical=str(event.execution),
+                    canonical_execution_id=event.execution_id,
+                    canonical_reason=event.reason,
+                    position=position,
+                )
+                session.put(CASES, row)
+        elif isinstance(event, Execution.Recorded):
+            row = session.get(CASES, str(event.case_id))
+            if row is None:  # an execution whose case event is not yet seen: open it from the record
+                row = _case_row_from_record(event, position)
+            record = event.record
+            row["n_executions"] += 1
+            row[f"n_{record.status.value}"] += 1
+            seen = iso(record.started) or iso(event.timestamp)
+            row["first_seen"] = min(filter(None, (row["first_seen"], seen)), default=None)
+            row["last_seen"] = max(filter(None, (row["last_seen"], seen)), default=None)
+            row["position"] = position
+            session.put(CASES, row)
+
+
+def _counts() -> Row:
+    return {"n_executions": 0, **{f"n_{s.value}": 0 for s in Status}}
+
+
+def _new_case_row(event: Case.Opened, position: int) -> Row:
+    return {
+        "case_id": str(event.originator_id),
+        "namespace": event.namespace,
+        "name": event.name,
+        "grp": event.group,
+        "canonical": None,
+        "canonical_execution_id": None,
+        "canonical_reason": None,
+        **_counts(),
+        "opened_at": iso(event.timestamp),
+        "first_seen": None,
+        "last_seen": None,
+        "position": position,
+    }
+
+
+def _case_row_from_record(event: Execution.Recorded, position: int) -> Row:
+    record = event.record
+    return {
+        "case_id": str(event.case_id),
+        "namespace": record.namespace,
+        "name": record.case,
+        "grp": record.group,
+        "canonical": None,
+        "canonical_execution_id": None,
+        "canonical_reason": None,
+        **_counts(),
+        "opened_at": iso(event.timestamp),
+        "first_seen": None,
+        "last_seen": None,
+        "position": position,
+    }
+
+
+class ExecutionsView(Projection):
+    """One row per execution: what users filter and sort on, is_canonical, deltas."""
+
+    name = "executions"
+    tables = (EXECUTIONS, EXECUTION_CANONICALS)
+
+    def __init__(self, policies: DeltaPolicies | None = None) -> None:
+        self.policies = policies or DeltaPolicies()
+
+    def handle(self, session: ViewSession, position: int, event: Any) -> None:
+        if isinstance(event, Case.Opened):
+            session.scratch.setdefault("fresh_cases", set()).add(str(event.originator_id))
+        elif isinstance(event, Execution.Recorded):
+            self._recorded(session, position, event)
+        elif isinstance(event, Case.CanonicalChosen):
+            case = str(event.originator_id)
+            session.put(EXECUTION_CANONICALS, {"case_id": case, "canonical": str(event.execution)})
+            self._recompute_case(session, case, position)
+        elif isinstance(event, Execution.Annotated):
+            row = session.get(EXECUTIONS, str(event.originator_id))
+            if row is not None:
+                tags = {**row["tags"], **event.tags}
+                for name in event.removed_tags:
+                    tags.pop(name, None)
+                row.update(tags=tags, position=position)
+                session.put(EXECUTIONS, row)
+        elif isinstance(event, Execution.RecordPersisted):
+            row = session.get(EXECUTIONS, str(event.originator_id))
+            if row is not None:
+                row["persisted"] = {**(row["persisted"] or {}), event.location: event.sha256}
+                row["position"] = position
+                session.put(EXECUTIONS, row)
+
+    def _recorded(self, session: ViewSession, position: int, event: Execution.Recorded) -> None:
+        record = event.record
+        case = str(event.case_id)
+        output = record.primary_output
+        row: Row = {
+            "id": str(event.originator_id),
+            "execution_id": record.execution_id,
+            "case_id": case,
+            "namespace": record.namespace,
+            "case_name": record.case,
+            "grp": record.group,
+            "status": record.status.value,
+            "started": iso(record.started),
+            "ended": iso(record.ended),
+            "recorded_at": iso(event.timestamp),
+            "is_canonical": 0,
+            "change_count": 0,
+            "deltas": None,
+            "config": config_fields(record),
+            "params": record.params,
+            "tags": dict(record.tags),
+            "importer": record.source.importer if record.source else None,
+            "output_sha256": output.sha256 if output else None,
+            "persisted": {},
+            "position": position,
+        }
+        session.put(EXECUTIONS, row)
+        canonical = self._canonical_of(session, case)
+        if canonical == row["id"]:
+            self._recompute_case(session, case, position)
+        elif canonical is not None:
+            baseline = session.get(EXECUTIONS, canonical)
+            if baseline is not None:
+                self._apply_deltas(row, baseline)
+
+    def _canonical_of(self, session: ViewSession, case: str) -> str | None:
+        row = session.get(EXECUTION_CANONICALS, case)
+        return row["canonical"] if row else None
+
+    def _recompute_case(self, session: ViewSession, case: str, position: int) -> None:
+        canonical = self._canonical_of(session, case)
+        fresh = case in session.scratch.get("fresh_cases", ())
+        rows = session.where(EXECUTIONS, "case_id", case, stored=not fresh)
+        baseline = next((r for r in rows if r["id"] == canonical), None)
+        for row in rows:
+            row["is_canonical"] = int(row["id"] == canonical)
+            if baseline is None:
+                row.update(deltas=None, change_count=0)
+            else:
+                self._apply_deltas(row, baseline)
+            row["position"] = max(row["position"], position)
+            session.put(EXECUTIONS, row)
+
+    def _apply_deltas(self, row: Row, baseline: Row) -> None:
+        if row["id"] == baseline["id"]:
+            row.update(deltas={}, change_count=0)
+            return
+        policy = self.policies.for_importer(row["importer"])
+        deltas = diff_configs(baseline["config"], row["config"], policy)
+        row.update(deltas=deltas, change_count=len(deltas))
+
+
+ALL_PROJECTIONS: tuple[type[Projection], ...] = (CasesView, ExecutionsView)
