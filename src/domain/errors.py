@@ -24,6 +24,10 @@ class ExecutionNotFoundError(DomainError):
     """No execution with that id."""
 
 
+class ExecutionStateError(DomainError):
+    """A change the execution's current state does not allow (e.g. finishing a final record)."""
+
+
 class CanonicalRuleError(DomainError):
     """A canonical choice that the rules forbid (e.g. a failed execution)."""
 

@@ -8,8 +8,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from .base import LedgerEvent
+from .errors import ExecutionStateError
 from .ids import case_id, execution_id
-from .record import ExecutionRecord
+from .record import ExecutionRecord, Status
 
 
 class Execution(Aggregate, created_event_name="Recorded"):
@@ -38,6 +39,8 @@ class Execution(Aggregate, created_event_name="Recorded"):
             aggregate.persisted = {}
             aggregate.committed = False
             aggregate.pushed = {}
+            aggregate.published = {}
+            aggregate.retracted = False
 
     class Annotated(Event):
         """ExecutionAnnotated: tags set or removed and a note added; the record stays as is."""
@@ -63,6 +66,35 @@ class Execution(Aggregate, created_event_name="Recorded"):
         def apply(self, aggregate: Any) -> None:
             aggregate.persisted[self.location] = self.sha256
 
+    class Finished(Event):
+        """ExecutionFinished: a `running` execution's final record (capture: `provledger run`)."""
+
+        TOPIC = "provledger:ExecutionFinished"
+        record: ExecutionRecord
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.record = self.record
+            aggregate.tags.update(self.record.tags)
+
+    class ReproductionRequested(Event):
+        TOPIC = "provledger:ReproductionRequested"
+        note: str | None
+
+    class Published(Event):
+        TOPIC = "provledger:Published"
+        location: str
+        sha256: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.published[self.location] = self.sha256
+
+    class Retracted(Event):
+        TOPIC = "provledger:Retracted"
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.retracted = True
+
     class Committed(Event):
         TOPIC = "provledger:Committed"
 
@@ -85,6 +117,8 @@ class Execution(Aggregate, created_event_name="Recorded"):
         persisted: dict[str, str]
         committed: bool
         pushed: dict[str, int]
+        published: dict[str, str]
+        retracted: bool
 
     @classmethod
     def record_new(cls, record: ExecutionRecord) -> Execution:
@@ -100,6 +134,35 @@ class Execution(Aggregate, created_event_name="Recorded"):
         self.trigger_event(
             self.Annotated, tags=dict(tags or {}), removed_tags=list(remove or []), note=note
         )
+
+    def finish(self, record: ExecutionRecord) -> None:
+        """Replace a running execution's record with its final one (same id and case)."""
+        if self.record.status is not Status.RUNNING:
+            raise ExecutionStateError(
+                f"execution {self.record.execution_id!r} is {self.record.status.value}, "
+                "not running: its record is final"
+            )
+        if (record.execution_id, record.case_key) != (
+            self.record.execution_id, self.record.case_key
+        ):
+            raise ExecutionStateError("a finished record must keep its execution id and case")
+        self.trigger_event(self.Finished, record=record)
+
+    def request_reproduction(self, note: str | None = None) -> None:
+        self.trigger_event(self.ReproductionRequested, note=note)
+
+    def publish(self, location: str, sha256: str) -> None:
+        if self.record.status is not Status.SUCCEEDED:
+            raise ExecutionStateError(
+                f"execution {self.record.execution_id!r} is {self.record.status.value}: "
+                "only succeeded executions can be published"
+            )
+        self.trigger_event(self.Published, location=location, sha256=sha256)
+
+    def retract(self, reason: str) -> None:
+        if self.retracted:
+            raise ExecutionStateError(f"execution {self.record.execution_id!r} is already retracted")
+        self.trigger_event(self.Retracted, reason=reason)
 
     def mark_persisted(self, location: str, sha256: str, size: int) -> None:
         if self.persisted.get(location) == sha256:

@@ -53,7 +53,20 @@ def open_ledger() -> Iterator[Ledger]:
             ledger.close()
 
 
-def run() -> None:
-    from . import commands_read, commands_write  # noqa: F401  (registers the commands)
+# Each module registers its commands on `app` (or a sub-app) when imported.
+COMMAND_MODULES = (
+    "commands_read",
+    "commands_write",
+)
 
-    app()
+
+def load_commands() -> typer.Typer:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}")
+    return app
+
+
+def run() -> None:
+    load_commands()()

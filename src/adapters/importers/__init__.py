@@ -1,0 +1,1 @@
+"""importers (see docs/)."""

@@ -1,0 +1,56 @@
+"""Shared fixtures: one throwaway Postgres per test session, a fresh ledger per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from provledger.adapters.bootstrap import bootstrap
+from provledger.adapters.settings import Settings
+from provledger.application.ledger import Ledger
+from tests.support.pgcluster import PgCluster
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    cluster = PgCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    name = pg_cluster.create_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings for the parametrised backend: an SQLite file, or a fresh Postgres database."""
+    home = tmp_path / "home"
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_url")
+        return Settings(home=home, database_url=url, batch_size=100)
+    return Settings(home=home, batch_size=100)
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    built = bootstrap(settings)
+    try:
+        yield built
+    finally:
+        built.close()
