@@ -8,9 +8,9 @@ from ..projections.runner import ProjectionRunner
 from ..projections.views import CasesView, ExecutionsView
 from .eventstore import EventsourcingEventStore
 from .readers.policies import importer_policies
+from .settings import Settings
 from .sql_queries import SqlQueries
 from .sql_views import SqlDialect, SqlViewStore
-from .settings import Settings
 
 
 def bootstrap(settings: Settings | None = None) -> Ledger:
@@ -27,7 +27,10 @@ def bootstrap(settings: Settings | None = None) -> Ledger:
         events, views, [CasesView(), ExecutionsView(policies)], batch_size=settings.batch_size
     )
     return Ledger(
-        events, runner, SqlQueries(datastore, dialect),
-        batch_size=settings.batch_size, policies=policies, ledger_id=views.ledger_id(),
+        events,
+        runner,
+        SqlQueries(datastore, dialect),
+        batch_size=settings.batch_size,
+        policies=policies,
+        ledger_id=views.ledger_id(),
     )
-

@@ -36,7 +36,7 @@ class EventsourcingEventStore:
     # -- aggregates -------------------------------------------------------------------------
     def get(self, aggregate_id: UUID) -> Aggregate | None:
         try:
-            return self.app.repository.get(aggregate_id)  # type: ignore[no-any-return]
+            return self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
             return None
         scheme = urlparse(value).scheme
         if scheme not in ("sqlite", "postgresql", "postgres"):
-            msg = f"PROVLEDGER_DATABASE_URL must be sqlite:///PATH or postgresql://…, not {scheme!r}"
+            msg = f"must be sqlite:///PATH or postgresql://…, not a {scheme!r} URL"
             raise ValueError(msg)
         return value
 
@@ -69,7 +69,9 @@ def postgres_env(settings: Settings) -> dict[str, str]:
     url = urlparse(settings.database_url)
     query: dict[str, Any] = {k: v[-1] for k, v in parse_qs(url.query).items()}
     host = query.get("host") or url.hostname or "localhost"
-    env = {
+    # The recorder's optional stored functions stay off: they lost events under concurrent
+    # writers (docs/adr/0002).
+    return {
         "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "provledger",
         "POSTGRES_HOST": host,
         "POSTGRES_PORT": str(query.get("port") or url.port or 5432),
@@ -81,6 +83,3 @@ def postgres_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
     }
-    # The recorder's optional stored functions stay off: they lost events under concurrent
-    # writers (docs/adr/0002).
-    return env

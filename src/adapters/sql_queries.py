@@ -3,41 +3,27 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from ..application.ports import ExecutionFilter, Page
 from ..projections.tables import CASES, EXECUTIONS, Table
 from ..projections.views import Row
 from .sql_views import SqlDialect, _decode
 
-CASE_SORTS = {"name": ("namespace", "name"), "last_seen": ("last_seen",), "opened": ("opened_at",)}
-EXECUTION_SORTS = {
+CASE_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("namespace", "name"),
+    "last_seen": ("last_seen",),
+    "opened": ("opened_at",),
+}
+EXECUTION_SORTS: dict[str, tuple[str, ...]] = {
     "started": ("started",),
     "recorded": ("recorded_at",),
     "execution_id": ("execution_id",),
     "status": ("status",),
 }
-
-
-@dataclass
-class Page:
-    items: list[Row]
-    next_cursor: str | None = None
-
-
-@dataclass
-class ExecutionFilter:
-    case: str | None = None  # case id or namespace/name or name
-    group: str | None = None
-    status: str | None = None
-    canonical: bool | None = None
-    started_after: str | None = None
-    started_before: str | None = None
-    tag: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
 
 
 class SqlQueries:
@@ -67,9 +53,15 @@ class SqlQueries:
         return self._all(CASES, "SELECT * FROM cases WHERE name = ? ORDER BY namespace", [ref])
 
     def list_cases(
-        self, *, namespace: str | None = None, name: str | None = None,
-        group: str | None = None, text: str | None = None, sort: str = "name",
-        limit: int = 100, cursor: str | None = None,
+        self,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        group: str | None = None,
+        text: str | None = None,
+        sort: str = "name",
+        limit: int = 100,
+        cursor: str | None = None,
     ) -> Page:
         where, params = [], []
         for column, value in (("namespace", namespace), ("name", name), ("grp", group)):
@@ -111,7 +103,11 @@ class SqlQueries:
         )
 
     def list_executions(
-        self, flt: ExecutionFilter | None = None, *, sort: str = "started", limit: int = 100,
+        self,
+        flt: ExecutionFilter | None = None,
+        *,
+        sort: str = "started",
+        limit: int = 100,
         cursor: str | None = None,
     ) -> Page:
         flt = flt or ExecutionFilter()
@@ -164,8 +160,15 @@ class SqlQueries:
 
     # -- paging -----------------------------------------------------------------------------
     def _page(
-        self, table: Table, name: str, sorts: dict[str, tuple[str, ...]], sort: str,
-        where: list[str], params: list[Any], limit: int, cursor: str | None,
+        self,
+        table: Table,
+        name: str,
+        sorts: dict[str, tuple[str, ...]],
+        sort: str,
+        where: list[str],
+        params: list[Any],
+        limit: int,
+        cursor: str | None,
     ) -> Page:
         descending = sort.startswith("-")
         key = sort.lstrip("-")
@@ -190,8 +193,11 @@ class SqlQueries:
         rows = self._all(table, sql, [*params, limit + 1])
         more = len(rows) > limit
         rows = rows[:limit]
+        last = rows[-1] if rows else {}
         next_cursor = (
-            encode_cursor([r[c] if r[c] is not None else "" for c in columns]) if more else None
+            encode_cursor([last[c] if last[c] is not None else "" for c in columns])
+            if more
+            else None
         )
         return Page(rows, next_cursor)
 

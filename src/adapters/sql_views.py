@@ -107,7 +107,8 @@ class SqlSession:
             json_cols = table.json_columns
             params = [
                 tuple(
-                    _json_encode(row[c]).decode() if c in json_cols and row[c] is not None
+                    _json_encode(row[c]).decode()
+                    if c in json_cols and row[c] is not None
                     else row[c]
                     for c in cols
                 )

@@ -63,7 +63,8 @@ class Ledger:
         for _ in range(5):
             case = self.events.get(UUID(case_row["case_id"]))
             execution = self.events.get(UUID(execution_row["id"]))
-            assert isinstance(case, Case) and isinstance(execution, Execution)
+            assert isinstance(case, Case)
+            assert isinstance(execution, Execution)
             case.choose_manually(execution.id, execution.record, reason)
             try:
                 position = self.events.save(case)
@@ -74,8 +75,11 @@ class Ledger:
         raise IntegrityError("case kept changing; try again")
 
     def annotate(
-        self, execution_ref: str, tags: dict[str, str] | None = None,
-        remove: list[str] | None = None, note: str | None = None,
+        self,
+        execution_ref: str,
+        tags: dict[str, str] | None = None,
+        remove: list[str] | None = None,
+        note: str | None = None,
     ) -> int:
         row = self.execution_row(execution_ref)
         for _ in range(5):
@@ -107,7 +111,9 @@ class Ledger:
         if not rows:
             raise ExecutionNotFoundError(f"no execution {ref!r}")
         if len(rows) > 1:
-            names = ", ".join(f"{r['namespace']}/{r['case_name']}/{r['execution_id']}" for r in rows)
+            names = ", ".join(
+                f"{r['namespace']}/{r['case_name']}/{r['execution_id']}" for r in rows
+            )
             raise AmbiguousReferenceError(f"execution id {ref!r} is ambiguous: {names}")
         return rows[0]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -40,9 +40,83 @@ class EventStore(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None = None
+
+
+@dataclass
+class ExecutionFilter:
+    case: str | None = None  # case id or namespace/name or name
+    group: str | None = None
+    status: str | None = None
+    canonical: bool | None = None
+    started_after: str | None = None
+    started_before: str | None = None
+    tag: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
 class ReadModels(Protocol):
-    """Lookups the use cases need from the read models."""
+    """Queries over the `cases` and `executions` read models."""
 
     def executions_matching(self, ref: str) -> list[dict[str, Any]]: ...
 
     def cases_matching(self, ref: str) -> list[dict[str, Any]]: ...
+
+    def case(self, ref: str) -> dict[str, Any] | None: ...
+
+    def execution(self, ref: str) -> dict[str, Any] | None: ...
+
+    def list_cases(
+        self,
+        *,
+        namespace: str | None = None,
+        name: str | None = None,
+        group: str | None = None,
+        text: str | None = None,
+        sort: str = "name",
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page: ...
+
+    def list_executions(
+        self,
+        flt: ExecutionFilter | None = None,
+        *,
+        sort: str = "started",
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page: ...
+
+    def executions_of_case(self, case_id: str) -> list[dict[str, Any]]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    sha256: str
+    size: int
+
+
+class Archive(Protocol):
+    """Where records, event-log segments and published records outlive the database.
+
+    Keys are `/`-separated paths relative to the archive root, the same layout on S3
+    (`s3://bucket/prefix/<key>`) and in a folder (`file:///path/<key>`).
+    """
+
+    url: str
+
+    def put(self, key: str, data: bytes) -> StoredObject:
+        """Write and verify (read back size and sha256); overwrite only with identical bytes."""
+        ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def list(self, prefix: str) -> list[str]: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -20,7 +20,7 @@ from .ports import EventStore
 MAX_ATTEMPTS = 8
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     CREATED = "created"
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
@@ -102,8 +102,12 @@ class ExecutionRecorder:
         position = self.store.save(*touched, *executions)
         for execution, record in zip(executions, new_records, strict=True):
             results[execution.id] = RecordResult(
-                record.execution_id, record.case_key, Outcome.CREATED, record.status,
-                position=position, canonical=execution.id in chosen,
+                record.execution_id,
+                record.case_key,
+                Outcome.CREATED,
+                record.status,
+                position=position,
+                canonical=execution.id in chosen,
             )
         self._remember(cases.values())
         return {k: results[k] for k in unique if k in results}
@@ -137,6 +141,10 @@ def _compare(stored: ExecutionRecord, incoming: ExecutionRecord, position: int) 
     fields = differing_fields(stored, incoming)
     outcome = Outcome.CONFLICT if fields else Outcome.DUPLICATE
     return RecordResult(
-        incoming.execution_id, incoming.case_key, outcome, incoming.status,
-        position=position, conflicting_fields=fields,
+        incoming.execution_id,
+        incoming.case_key,
+        outcome,
+        incoming.status,
+        position=position,
+        conflicting_fields=fields,
     )

@@ -69,8 +69,11 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 def config_fields(record: ExecutionRecord) -> dict[str, Any]:
     """The spec, params and code of a record as flat dotted keys (None values dropped)."""
     data = msgspec.to_builtins(
-        {"spec": {"resolved": record.spec.resolved} if record.spec else {},
-         "params": record.params, "code": record.code}
+        {
+            "spec": {"resolved": record.spec.resolved} if record.spec else {},
+            "params": record.params,
+            "code": record.code,
+        }
     )
     return {k: v for k, v in flatten(data).items() if v is not None and v != {}}
 

@@ -128,7 +128,9 @@ class Execution(Aggregate, created_event_name="Recorded"):
         )
 
     def annotate(
-        self, tags: dict[str, str] | None = None, remove: list[str] | None = None,
+        self,
+        tags: dict[str, str] | None = None,
+        remove: list[str] | None = None,
         note: str | None = None,
     ) -> None:
         self.trigger_event(
@@ -143,7 +145,8 @@ class Execution(Aggregate, created_event_name="Recorded"):
                 "not running: its record is final"
             )
         if (record.execution_id, record.case_key) != (
-            self.record.execution_id, self.record.case_key
+            self.record.execution_id,
+            self.record.case_key,
         ):
             raise ExecutionStateError("a finished record must keep its execution id and case")
         self.trigger_event(self.Finished, record=record)
@@ -161,7 +164,9 @@ class Execution(Aggregate, created_event_name="Recorded"):
 
     def retract(self, reason: str) -> None:
         if self.retracted:
-            raise ExecutionStateError(f"execution {self.record.execution_id!r} is already retracted")
+            raise ExecutionStateError(
+                f"execution {self.record.execution_id!r} is already retracted"
+            )
         self.trigger_event(self.Retracted, reason=reason)
 
     def mark_persisted(self, location: str, sha256: str, size: int) -> None:

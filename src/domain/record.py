@@ -6,7 +6,7 @@ Records are immutable msgspec structs: fast to encode, decode and compare.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -14,7 +14,7 @@ import msgspec
 RECORD_SCHEMA_VERSION = 1
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     INCOMPLETE = "incomplete"
@@ -27,21 +27,21 @@ class _Part(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fiel
     """Base of every record part: immutable, unknown fields refused, defaults omitted."""
 
 
-class FileRef(_Part):
+class FileRef(_Part, frozen=True):
     uri: str
     sha256: str | None = None
     size: int | None = None
     role: str | None = None
 
 
-class Spec(_Part):
+class Spec(_Part, frozen=True):
     format: str | None = None
     text: str | None = None
     resolved: dict[str, Any] = {}
     sha256: str | None = None
 
 
-class CodeVersion(_Part):
+class CodeVersion(_Part, frozen=True):
     repository: str | None = None
     commit: str | None = None
     tag: str | None = None
@@ -50,7 +50,7 @@ class CodeVersion(_Part):
     version: str | None = None
 
 
-class Environment(_Part):
+class Environment(_Part, frozen=True):
     host: str | None = None
     machine: str | None = None
     user: str | None = None
@@ -58,24 +58,24 @@ class Environment(_Part):
     packages: dict[str, str] = {}
 
 
-class MetricPoint(_Part):
+class MetricPoint(_Part, frozen=True):
     value: float
     step: int | None = None
     timestamp: datetime | None = None
 
 
-class ProcessingStep(_Part):
+class ProcessingStep(_Part, frozen=True):
     name: str
     at: datetime | None = None
     details: dict[str, Any] = {}
 
 
-class Source(_Part):
+class Source(_Part, frozen=True):
     importer: str = "provledger"
     path: str | None = None
 
 
-class ExecutionRecord(_Part):
+class ExecutionRecord(_Part, frozen=True):
     """Everything known about one execution, as recorded."""
 
     execution_id: str

@@ -70,7 +70,9 @@ class ProjectionRunner:
         """Apply every event up to `until` (default: the head). Returns the lowest position."""
         return self._run(list(self.projections), "", until, on_progress)
 
-    def rebuild(self, names: Sequence[str] | None = None, on_progress: Progress | None = None) -> int:
+    def rebuild(
+        self, names: Sequence[str] | None = None, on_progress: Progress | None = None
+    ) -> int:
         """Rebuild from position 0 into fresh tables, swapped in when they have caught up."""
         chosen = list(names or self.projections)
         unknown = [n for n in chosen if n not in self.projections]
@@ -111,7 +113,7 @@ class ProjectionRunner:
         while not stop.is_set():
             try:
                 self.catch_up()
-            except Exception:  # noqa: BLE001 - a follower must survive a bad moment
+            except Exception:
                 stop.wait(interval * 4)
             stop.wait(interval)
 

@@ -70,6 +70,7 @@ EXECUTIONS = Table(
         ("importer", "TEXT"),
         ("output_sha256", "TEXT"),
         ("persisted", "JSON"),
+        ("retracted", "INTEGER"),
         ("position", "INTEGER"),
     ),
     indexes=(

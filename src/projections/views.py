@@ -5,11 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
+from uuid import UUID
 
 from ..domain.case import Case
 from ..domain.deltas import DeltaPolicies, config_fields, diff_configs
 from ..domain.execution import Execution
-from ..domain.record import Status
+from ..domain.ids import case_id
+from ..domain.record import ExecutionRecord, Status
 from .tables import CASES, EXECUTION_CANONICALS, EXECUTIONS, Table
 
 Row = dict[str, Any]
@@ -49,33 +51,57 @@ class CasesView(Projection):
 
     def handle(self, session: ViewSession, position: int, event: Any) -> None:
         if isinstance(event, Case.Opened):
-            row = _new_case_row(event, position)
-            existing = session.get(CASES, row["case_id"])
-            if existing is not None:  # opened lazily by an execution seen first: keep its counts
-                row.update({k: existing[k] for k in (*_counts(), "first_seen", "last_seen")})
-            session.put(CASES, row)
+            self._opened(session, position, event)
         elif isinstance(event, Case.CanonicalChosen):
-            row = session.get(CASES, str(event.originator_id))
-            if row is not None:
-                row.update(
-                    canonical=str(event.execution),
-                    canonical_execution_id=event.execution_id,
-                    canonical_reason=event.reason,
-                    position=position,
-                )
-                session.put(CASES, row)
+            self._canonical(session, position, event)
         elif isinstance(event, Execution.Recorded):
-            row = session.get(CASES, str(event.case_id))
-            if row is None:  # an execution whose case event is not yet seen: open it from the record
-                row = _case_row_from_record(event, position)
-            record = event.record
-            row["n_executions"] += 1
+            self._recorded(session, position, event)
+        elif isinstance(event, Execution.Finished):
+            self._finished(session, position, event)
+
+    def _opened(self, session: ViewSession, position: int, event: Case.Opened) -> None:
+        row = _new_case_row(event, position)
+        existing = session.get(CASES, row["case_id"])
+        if existing is not None:  # opened lazily by an execution seen first: keep its counts
+            row.update({k: existing[k] for k in (*_counts(), "first_seen", "last_seen")})
+        session.put(CASES, row)
+
+    def _canonical(self, session: ViewSession, position: int, event: Case.CanonicalChosen) -> None:
+        row = session.get(CASES, str(event.originator_id))
+        if row is not None:
+            row.update(
+                canonical=str(event.execution),
+                canonical_execution_id=event.execution_id,
+                canonical_reason=event.reason,
+                position=position,
+            )
+            session.put(CASES, row)
+
+    def _recorded(self, session: ViewSession, position: int, event: Execution.Recorded) -> None:
+        record = event.record
+        # An execution whose case event is not yet seen opens the case row from its record.
+        row = session.get(CASES, str(event.case_id)) or _case_row_from_record(event, position)
+        row["n_executions"] += 1
+        row[f"n_{record.status.value}"] += 1
+        _seen(row, iso(record.started) or iso(event.timestamp))
+        row["position"] = position
+        session.put(CASES, row)
+
+    def _finished(self, session: ViewSession, position: int, event: Execution.Finished) -> None:
+        # Only a running execution can finish (domain rule), so it leaves `running`.
+        record = event.record
+        row = session.get(CASES, str(case_id(record.namespace, record.case)))
+        if row is not None:
+            row["n_running"] -= 1
             row[f"n_{record.status.value}"] += 1
-            seen = iso(record.started) or iso(event.timestamp)
-            row["first_seen"] = min(filter(None, (row["first_seen"], seen)), default=None)
-            row["last_seen"] = max(filter(None, (row["last_seen"], seen)), default=None)
+            _seen(row, iso(record.ended))
             row["position"] = position
             session.put(CASES, row)
+
+
+def _seen(row: Row, when: str | None) -> None:
+    row["first_seen"] = min(filter(None, (row["first_seen"], when)), default=None)
+    row["last_seen"] = max(filter(None, (row["last_seen"], when)), default=None)
 
 
 def _counts() -> Row:
@@ -130,7 +156,26 @@ class ExecutionsView(Projection):
         if isinstance(event, Case.Opened):
             session.scratch.setdefault("fresh_cases", set()).add(str(event.originator_id))
         elif isinstance(event, Execution.Recorded):
-            self._recorded(session, position, event)
+            self._recorded(
+                session, position, event.originator_id, event.case_id, event.record, event.timestamp
+            )
+        elif isinstance(event, Execution.Finished):
+            old = session.get(EXECUTIONS, str(event.originator_id))
+            if old is not None:
+                self._recorded(
+                    session,
+                    position,
+                    event.originator_id,
+                    UUID(old["case_id"]),
+                    event.record,
+                    None,
+                    old,
+                )
+        elif isinstance(event, Execution.Retracted):
+            row = session.get(EXECUTIONS, str(event.originator_id))
+            if row is not None:
+                row.update(retracted=1, position=position)
+                session.put(EXECUTIONS, row)
         elif isinstance(event, Case.CanonicalChosen):
             case = str(event.originator_id)
             session.put(EXECUTION_CANONICALS, {"case_id": case, "canonical": str(event.execution)})
@@ -150,12 +195,20 @@ class ExecutionsView(Projection):
                 row["position"] = position
                 session.put(EXECUTIONS, row)
 
-    def _recorded(self, session: ViewSession, position: int, event: Execution.Recorded) -> None:
-        record = event.record
-        case = str(event.case_id)
+    def _recorded(
+        self,
+        session: ViewSession,
+        position: int,
+        execution: UUID,
+        case_uuid: UUID,
+        record: ExecutionRecord,
+        recorded_at: datetime | None,
+        old: Row | None = None,
+    ) -> None:
+        case = str(case_uuid)
         output = record.primary_output
         row: Row = {
-            "id": str(event.originator_id),
+            "id": str(execution),
             "execution_id": record.execution_id,
             "case_id": case,
             "namespace": record.namespace,
@@ -164,16 +217,17 @@ class ExecutionsView(Projection):
             "status": record.status.value,
             "started": iso(record.started),
             "ended": iso(record.ended),
-            "recorded_at": iso(event.timestamp),
+            "recorded_at": old["recorded_at"] if old else iso(recorded_at),
             "is_canonical": 0,
             "change_count": 0,
             "deltas": None,
             "config": config_fields(record),
             "params": record.params,
-            "tags": dict(record.tags),
+            "tags": {**(old["tags"] if old else {}), **record.tags},
             "importer": record.source.importer if record.source else None,
             "output_sha256": output.sha256 if output else None,
-            "persisted": {},
+            "persisted": old["persisted"] if old else {},
+            "retracted": 0,
             "position": position,
         }
         session.put(EXECUTIONS, row)

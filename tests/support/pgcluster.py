@@ -58,21 +58,50 @@ class PgCluster:
             for path in (self.root, self.socket_dir):
                 os.chown(path, pg.pw_uid, pg.pw_gid)
         subprocess.run(
-            _as_postgres(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                          "-E", "UTF8", "--no-sync"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    "initdb",
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         options = [
-            f"-p {self.port}", "-c listen_addresses=''",
-            f"-c unix_socket_directories={self.socket_dir}", "-c max_connections=200",
+            f"-p {self.port}",
+            "-c listen_addresses=''",
+            f"-c unix_socket_directories={self.socket_dir}",
+            "-c max_connections=200",
             "-c shared_buffers=256MB",
         ]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         subprocess.run(
-            _as_postgres(["pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w",
-                          "-t", "60", "-o", " ".join(options), "start"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    "pg_ctl",
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.root / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    " ".join(options),
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
         return self

@@ -40,8 +40,9 @@ def cases(
             out = []
             for row in page.items:
                 executions = ledger.queries.executions_of_case(row["case_id"])
-                out.append({**_case_public(row), "executions": [
-                    _execution_summary(e) for e in executions]})
+                out.append(
+                    {**_case_public(row), "executions": [_execution_summary(e) for e in executions]}
+                )
             print_json(out)
             return
         if not page.items:
@@ -59,14 +60,17 @@ def cases(
             for e in ledger.queries.executions_of_case(row["case_id"]):
                 mark = "★" if e["is_canonical"] else "·"
                 changes = (
-                    "canonical" if e["is_canonical"]
-                    else f"{e['change_count']} changes" if e["deltas"] is not None
+                    "canonical"
+                    if e["is_canonical"]
+                    else f"{e['change_count']} changes"
+                    if e["deltas"] is not None
                     else "no baseline yet"
                 )
                 console.print(
                     f"  {mark} {escape(e['execution_id'])} [{e['status']}] {changes}"
                     + (f": {escape(_deltas_text(e['deltas']))}" if e["change_count"] else ""),
-                    highlight=False, markup=False,
+                    highlight=False,
+                    markup=False,
                 )
 
 
@@ -82,8 +86,8 @@ def executions(
     as_json: JsonOpt = False,
 ) -> None:
     """Executions, filtered; each with is_canonical and its change count."""
+    from ...application.ports import ExecutionFilter
     from ...domain.record import Status
-    from ..sql_queries import ExecutionFilter
 
     if status is not None and status not in {s.value for s in Status}:
         from .output import fail
@@ -98,12 +102,16 @@ def executions(
         if as_json:
             print_json([_execution_public(r) for r in page.items])
             return
-        table = Table("execution", "case", "status", "canonical", "changes", "started",
-                      title="executions")
+        table = Table(
+            "execution", "case", "status", "canonical", "changes", "started", title="executions"
+        )
         for r in page.items:
             table.add_row(
-                escape(r["execution_id"]), escape(f"{r['namespace']}/{r['case_name']}"),
-                r["status"], "yes" if r["is_canonical"] else "", str(r["change_count"]),
+                escape(r["execution_id"]),
+                escape(f"{r['namespace']}/{r['case_name']}"),
+                r["status"],
+                "yes" if r["is_canonical"] else "",
+                str(r["change_count"]),
                 r["started"] or "",
             )
         console.print(table)
@@ -129,8 +137,10 @@ def show(
             f"{' (canonical)' if row['is_canonical'] else ''}, {row['change_count']} changes"
         )
         for key, change in (row["deltas"] or {}).items():
-            console.print(f"  {escape(key)}: {change['canonical']!r} -> {change['current']!r}",
-                          highlight=False)
+            console.print(
+                f"  {escape(key)}: {change['canonical']!r} -> {change['current']!r}",
+                highlight=False,
+            )
         console.print_json(msgspec.json.encode(record).decode())
 
 
@@ -148,8 +158,9 @@ def diff(
             print_json({"a": a, "b": b, "change_count": len(deltas), "deltas": deltas})
             return
         for key, change in deltas.items():
-            console.print(f"{escape(key)}: {change['canonical']!r} -> {change['current']!r}",
-                          highlight=False)
+            console.print(
+                f"{escape(key)}: {change['canonical']!r} -> {change['current']!r}", highlight=False
+            )
         console.print(f"{len(deltas)} changes")
 
 
@@ -167,8 +178,13 @@ def history(
             return
         table = Table("position", "time", "event", "actor", "details", title="history")
         for e in events:
-            table.add_row(str(e["position"]), e["timestamp"], e["type"], escape(e["actor"]),
-                          escape(_brief(e["payload"])))
+            table.add_row(
+                str(e["position"]),
+                str(e["timestamp"]),
+                str(e["type"]),
+                escape(str(e["actor"])),
+                escape(_brief(e["payload"])),
+            )
         console.print(table)
 
 
@@ -176,55 +192,88 @@ def history(
 def projections_status(as_json: JsonOpt = False) -> None:
     """Each read model's position in the log and its lag."""
     with open_ledger() as ledger:
-        rows = [{"name": s.name, "position": s.position, "head": s.head, "lag": s.lag}
-                for s in ledger.runner.status()]
+        rows = [
+            {"name": s.name, "position": s.position, "head": s.head, "lag": s.lag}
+            for s in ledger.runner.status()
+        ]
         if as_json:
             print_json(rows)
             return
         table = Table("projection", "position", "head", "lag")
         for r in rows:
-            table.add_row(r["name"], str(r["position"]), str(r["head"]), str(r["lag"]))
+            table.add_row(str(r["name"]), str(r["position"]), str(r["head"]), str(r["lag"]))
         console.print(table)
 
 
 def _case_public(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["case_id"], "namespace": row["namespace"], "name": row["name"],
-        "group": row["grp"], "canonical_execution_id": row["canonical_execution_id"],
+        "id": row["case_id"],
+        "namespace": row["namespace"],
+        "name": row["name"],
+        "group": row["grp"],
+        "canonical_execution_id": row["canonical_execution_id"],
         "canonical_reason": row["canonical_reason"],
         "counts": {k[2:]: row[k] for k in row if k.startswith("n_")},
-        "first_seen": row["first_seen"], "last_seen": row["last_seen"],
+        "first_seen": row["first_seen"],
+        "last_seen": row["last_seen"],
     }
 
 
 def _execution_summary(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "execution_id": row["execution_id"], "status": row["status"],
-        "is_canonical": bool(row["is_canonical"]), "change_count": row["change_count"],
-        "deltas": row["deltas"], "started": row["started"], "ended": row["ended"],
+        "execution_id": row["execution_id"],
+        "status": row["status"],
+        "is_canonical": bool(row["is_canonical"]),
+        "change_count": row["change_count"],
+        "deltas": row["deltas"],
+        "started": row["started"],
+        "ended": row["ended"],
     }
 
 
 def _execution_public(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["id"], "execution_id": row["execution_id"], "case_id": row["case_id"],
-        "case": f"{row['namespace']}/{row['case_name']}", "group": row["grp"],
-        "status": row["status"], "is_canonical": bool(row["is_canonical"]),
-        "change_count": row["change_count"], "deltas": row["deltas"],
-        "started": row["started"], "ended": row["ended"], "recorded_at": row["recorded_at"],
-        "tags": row["tags"], "position": row["position"],
+        "id": row["id"],
+        "execution_id": row["execution_id"],
+        "case_id": row["case_id"],
+        "case": f"{row['namespace']}/{row['case_name']}",
+        "group": row["grp"],
+        "status": row["status"],
+        "is_canonical": bool(row["is_canonical"]),
+        "change_count": row["change_count"],
+        "deltas": row["deltas"],
+        "started": row["started"],
+        "ended": row["ended"],
+        "recorded_at": row["recorded_at"],
+        "tags": row["tags"],
+        "position": row["position"],
     }
 
 
 def _event_public(position: int, event: Any) -> dict[str, Any]:
-    state = {k: v for k, v in vars(event).items()
-             if k not in ("originator_id", "originator_version", "timestamp", "actor",
-                          "correlation_id", "ledger", "originator_topic")}
+    state = {
+        k: v
+        for k, v in vars(event).items()
+        if k
+        not in (
+            "originator_id",
+            "originator_version",
+            "timestamp",
+            "actor",
+            "correlation_id",
+            "ledger",
+            "originator_topic",
+        )
+    }
     return {
-        "position": position, "type": type(event).TOPIC.split(":", 1)[1],
-        "aggregate_id": str(event.originator_id), "version": event.originator_version,
-        "timestamp": event.timestamp.isoformat(), "actor": event.actor,
-        "correlation_id": event.correlation_id, "ledger": event.ledger,
+        "position": position,
+        "type": type(event).TOPIC.split(":", 1)[1],
+        "aggregate_id": str(event.originator_id),
+        "version": event.originator_version,
+        "timestamp": event.timestamp.isoformat(),
+        "actor": event.actor,
+        "correlation_id": event.correlation_id,
+        "ledger": event.ledger,
         "payload": msgspec.to_builtins(state),
     }
 

@@ -12,9 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .main import app, canonical_app, open_ledger, projections_app
 from .output import console, errors, fail, print_json
 
-FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="auto | provledger | dissmodel")
-]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="auto | provledger | dissmodel")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -65,7 +63,8 @@ def ingest_command(
         with _progress(not as_json) as progress:
             task = progress.add_task("ingesting", total=total)
             summary = ingest(
-                ledger, read_items(paths, Settings().max_record_bytes, fmt),
+                ledger,
+                read_items(paths, Settings().max_record_bytes, fmt),
                 on_item=lambda _: progress.advance(task),
             )
         _report(summary, as_json)
@@ -86,8 +85,12 @@ def canonical_set(
 @app.command()
 def tag(
     execution: Annotated[str, typer.Argument(help="Execution id.")],
-    tags: Annotated[list[str] | None, typer.Argument(help="name=value to set, name= to remove")] = None,
-    note: Annotated[str | None, typer.Option("--note", help="A note kept with the execution.")] = None,
+    tags: Annotated[
+        list[str] | None, typer.Argument(help="name=value to set, name= to remove")
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="A note kept with the execution.")
+    ] = None,
 ) -> None:
     """Annotate an execution (ExecutionAnnotated); the record itself never changes."""
     set_tags: dict[str, str] = {}
@@ -109,8 +112,9 @@ def tag(
 
 @projections_app.command("rebuild")
 def projections_rebuild(
-    names: Annotated[list[str] | None, typer.Argument(help="cases, executions (default: all)")]
-    = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="cases, executions (default: all)")
+    ] = None,
 ) -> None:
     """Rebuild read models from position 0 into fresh tables, swapped in at the end."""
     with open_ledger() as ledger:
@@ -134,8 +138,13 @@ def _check_format(fmt: str) -> None:
 
 def _progress(enabled: bool) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=errors, disable=not enabled, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=not enabled,
+        transient=False,
     )
 
 
@@ -168,7 +177,7 @@ def _report(summary: object, as_json: bool) -> None:
         )
         for message in summary.conflict_details:
             errors.print(f"[yellow]conflict:[/] {escape(message)}", highlight=False)
-        for path, message in summary.errors:
+        for _path, message in summary.errors:
             errors.print(f"[red]error:[/] {escape(message)}", highlight=False)
     if not summary.ok:
         raise typer.Exit(1)

@@ -20,7 +20,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-canonical_app = typer.Typer(help="Choose a case's canonical execution by hand.", no_args_is_help=True)
+canonical_app = typer.Typer(
+    help="Choose a case's canonical execution by hand.", no_args_is_help=True
+)
 projections_app = typer.Typer(help="Read-model status and rebuilds.", no_args_is_help=True)
 app.add_typer(canonical_app, name="canonical")
 app.add_typer(projections_app, name="projections")

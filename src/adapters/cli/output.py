@@ -36,9 +36,13 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ValidationError as e:  # before ValueError: pydantic's errors are ValueErrors too
-        fail("invalid settings: " + "; ".join(
-            f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors()
-        ))
+        fail(
+            "invalid settings: "
+            + "; ".join(
+                f"{'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}"
+                for err in e.errors()
+            )
+        )
     except (DomainError, RecordFileError, KeyError, ValueError) as e:
         text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         fail(str(text).replace("[", r"\["))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,8 @@ def parse_record(
         if not isinstance(data, Mapping):
             raise RecordFileError(where, f"a record is an object, not {type(data).__name__}")
         raise RecordFileError(
-            where, "not a record: no execution_id (provledger) or experiment_id (DissModel)",
+            where,
+            "not a record: no execution_id (provledger) or experiment_id (DissModel)",
             field="execution_id",
         )
     try:
@@ -101,14 +102,18 @@ def from_dissmodel(data: Mapping[str, Any], source_path: str | None) -> Executio
     source = d.get("source") or {}
     inputs = []
     if isinstance(source, Mapping) and source.get("uri"):
-        inputs.append(FileRef(uri=str(source["uri"]), sha256=source.get("checksum") or None,
-                              role="input"))
+        inputs.append(
+            FileRef(uri=str(source["uri"]), sha256=source.get("checksum") or None, role="input")
+        )
     artifacts = dict(d.get("artifacts") or {})
     output_sha = artifacts.pop("output", None) or d.get("output_sha256")
     outputs = []
     if d.get("output_path") or output_sha:
-        outputs.append(FileRef(uri=str(d.get("output_path") or "artifact:output"),
-                               sha256=output_sha, role="output"))
+        outputs.append(
+            FileRef(
+                uri=str(d.get("output_path") or "artifact:output"), sha256=output_sha, role="output"
+            )
+        )
     status_text = str(d.get("status") or "").lower()
     if status_text not in DISSMODEL_STATUS:
         raise InvalidRecordError(
@@ -127,15 +132,20 @@ def from_dissmodel(data: Mapping[str, Any], source_path: str | None) -> Executio
         group=model_name or None,
         status=DISSMODEL_STATUS[status_text],
         started=_datetime(d.get("created_at")),
-        spec=Spec(format="toml", resolved=dict(spec),
-                  sha256=hashlib.sha256(spec_bytes).hexdigest()),
+        spec=Spec(
+            format="toml", resolved=dict(spec), sha256=hashlib.sha256(spec_bytes).hexdigest()
+        ),
         params=params,
         inputs=inputs,
         outputs=outputs,
-        artifacts=[FileRef(uri=f"artifact:{name}", sha256=sha, role=name)
-                   for name, sha in sorted(artifacts.items()) if isinstance(sha, str)],
-        code=CodeVersion(commit=d.get("model_commit") or None,
-                         version=d.get("code_version") or None),
+        artifacts=[
+            FileRef(uri=f"artifact:{name}", sha256=sha, role=name)
+            for name, sha in sorted(artifacts.items())
+            if isinstance(sha, str)
+        ],
+        code=CodeVersion(
+            commit=d.get("model_commit") or None, version=d.get("code_version") or None
+        ),
         metrics=_dissmodel_metrics(d.get("metrics") or {}),
         logs=[str(line) for line in d.get("logs") or []],
         attributes={"model_name": model_name} if model_name else {},
@@ -152,8 +162,9 @@ def _datetime(value: Any) -> datetime | None:
         raise InvalidRecordError(f"not an ISO 8601 date-time: {value!r}", field="created_at") from e
 
 
-def _dissmodel_metrics(metrics: Any, prefix: str = "", step: int | None = None
-                       ) -> dict[str, list[MetricPoint]]:
+def _dissmodel_metrics(
+    metrics: Any, prefix: str = "", step: int | None = None
+) -> dict[str, list[MetricPoint]]:
     """Flat numbers become points; `{"1": {...}}` checkpoint dicts become steps."""
     out: dict[str, list[MetricPoint]] = {}
     if not isinstance(metrics, Mapping):
@@ -166,8 +177,6 @@ def _dissmodel_metrics(metrics: Any, prefix: str = "", step: int | None = None
                 nested = _dissmodel_metrics(value, f"{prefix}{key}.", step)
             for name, points in nested.items():
                 out.setdefault(name, []).extend(points)
-        elif isinstance(value, bool):
-            out.setdefault(f"{prefix}{key}", []).append(MetricPoint(float(value), step))
-        elif isinstance(value, int | float):
+        elif isinstance(value, bool | int | float):
             out.setdefault(f"{prefix}{key}", []).append(MetricPoint(float(value), step))
     return out

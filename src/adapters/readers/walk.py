@@ -34,7 +34,8 @@ def read_one(path: Path, max_bytes: int, fmt: str, must_be_record: bool) -> Read
         data = load_document(path, max_bytes)
         if fmt == "auto" and detect_format(data) is None and not must_be_record:
             return ReadItem(str(path), skipped=True)
-        return ReadItem(str(path), record=parse_record(data, fmt, source_path=str(path),
-                                                       where=path))
+        return ReadItem(
+            str(path), record=parse_record(data, fmt, source_path=str(path), where=path)
+        )
     except RecordFileError as e:
         return ReadItem(str(path), error=str(e))
