@@ -6,11 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from provledger.adapters.bootstrap import bootstrap
 from provledger.adapters.settings import Settings
 from provledger.application.ledger import Ledger
 from tests.support.pgcluster import PgCluster
+
+# CI machines are small and shared: no per-example deadline, no "too slow" health check.
+hypothesis_settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
+)
+hypothesis_settings.load_profile("ci")
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

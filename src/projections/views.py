@@ -230,14 +230,14 @@ class ExecutionsView(Projection):
             "retracted": 0,
             "position": position,
         }
-        session.put(EXECUTIONS, row)
         canonical = self._canonical_of(session, case)
-        if canonical == row["id"]:
-            self._recompute_case(session, case, position)
-        elif canonical is not None:
+        if canonical is not None and canonical != row["id"]:
             baseline = session.get(EXECUTIONS, canonical)
             if baseline is not None:
                 self._apply_deltas(row, baseline)
+        session.put(EXECUTIONS, row)
+        if canonical == row["id"]:
+            self._recompute_case(session, case, position)
 
     def _canonical_of(self, session: ViewSession, case: str) -> str | None:
         row = session.get(EXECUTION_CANONICALS, case)

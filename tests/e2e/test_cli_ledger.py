@@ -1,0 +1,138 @@
+"""The ledger from the command line, on both backends, as a new user would use it."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from provledger.adapters.settings import Settings
+from tests.conftest import EXAMPLES, SAMPLES
+from tests.e2e.cli import Cli
+
+
+@pytest.fixture
+def cli(settings: Settings, tmp_path: Path) -> Cli:
+    return Cli(settings, tmp_path)
+
+
+def test_ingesting_the_sample_folder_shows_cases_with_canonicals_and_deltas(cli: Cli) -> None:
+    summary = cli.json("ingest", str(EXAMPLES / "records"))
+    assert (summary["created"], summary["errors"], summary["incomplete"], summary["failed"]) == (
+        6, 0, 1, 1)
+    cases = {c["name"]: c for c in cli.json("cases")}
+    ocean = cases["ocean-box"]
+    assert ocean["namespace"] == "climate"
+    assert ocean["canonical_execution_id"] == "run-2"
+    changes = {e["execution_id"]: e["change_count"] for e in ocean["executions"]}
+    assert changes == {"run-1": 1, "run-2": 0, "run-3": 4, "run-4": 7}
+    again = cli.json("ingest", str(EXAMPLES / "records"))
+    assert (again["created"], again["duplicates"]) == (0, 6)
+    assert "climate/ocean-box" in cli("cases").stdout
+
+
+def test_show_history_and_diff_accept_the_external_execution_id(cli: Cli) -> None:
+    cli("ingest", str(EXAMPLES / "records"))
+    shown = cli.json("show", "run-3")
+    assert shown["record"]["params"] == {"dt": 0.25, "compiler": "intel"}
+    assert shown["deltas"]["params.compiler"] == {"canonical": "gnu", "current": "intel"}
+    history = cli.json("history", "run-3")
+    assert [h["type"] for h in history] == ["ExecutionRecorded"]
+    assert history[0]["position"] > 0
+    diff = cli.json("diff", "run-2", "run-3")
+    assert diff["change_count"] == 4
+    assert "run-3" in cli("show", "run-3").stdout
+
+
+def test_choosing_a_canonical_by_hand_keeps_the_previous_choice_in_history(cli: Cli) -> None:
+    cli("ingest", str(EXAMPLES / "records"))
+    cli("canonical", "set", "climate/ocean-box", "run-3", "--reason", "higher resolution")
+    case = next(c for c in cli.json("cases") if c["name"] == "ocean-box")
+    assert case["canonical_execution_id"] == "run-3"
+    assert case["canonical_reason"] == "manual"
+    changes = {e["execution_id"]: e["change_count"] for e in case["executions"]}
+    assert changes["run-3"] == 0
+    assert changes["run-2"] == 4
+    canonical = cli.json("executions", "--case", "climate/ocean-box", "--canonical")
+    assert [e["execution_id"] for e in canonical] == ["run-3"]
+
+
+def test_a_bad_batch_reports_each_bad_file_and_records_the_rest(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    shutil.copytree(EXAMPLES / "records" / "ocean", folder)
+    (folder / "malformed.record.json").write_text('{"execution_id": "x", ')
+    (folder / "bad.record.toml").write_text("execution_id = ")
+    (folder / "status.record.json").write_text(
+        json.dumps({"execution_id": "s", "case": "c", "status": "finished"}))
+    (folder / "noid.record.json").write_text(json.dumps({"case": "c"}))
+    (folder / "slash.record.json").write_text(json.dumps({"execution_id": "../etc", "case": "c"}))
+    with (folder / "huge.record.json").open("wb") as f:
+        f.truncate(100_000_000)
+    (folder / "notes.json").write_text('{"not": "a record"}')
+    proc = cli("ingest", str(folder), "--json", check=False)
+    assert proc.returncode == 1
+    summary = json.loads(proc.stdout)
+    assert (summary["created"], summary["errors"], summary["skipped"]) == (4, 6, 1)
+    messages = {Path(e["path"]).name: e["message"] for e in summary["error_details"]}
+    assert "malformed JSON" in messages["malformed.record.json"]
+    assert "malformed TOML" in messages["bad.record.toml"]
+    assert "field status" in messages["status.record.json"]
+    assert "execution_id" in messages["noid.record.json"]
+    assert "path separators" in messages["slash.record.json"]
+    assert "record limit" in messages["huge.record.json"]
+    assert {e["execution_id"] for e in cli.json("executions")} == {"run-1", "run-2", "run-3", "run-4"}
+
+
+def test_recording_a_conflicting_file_changes_nothing(cli: Cli, tmp_path: Path) -> None:
+    cli("record", str(EXAMPLES / "records" / "ocean" / "run-2.record.json"))
+    changed = json.loads((EXAMPLES / "records" / "ocean" / "run-2.record.json").read_text())
+    changed["params"]["dt"] = 99
+    path = tmp_path / "run-2-changed.json"
+    path.write_text(json.dumps(changed))
+    proc = cli("record", str(path), check=False)
+    assert proc.returncode == 1
+    assert "different content in: params" in proc.stderr
+    assert cli.json("show", "run-2")["record"]["params"]["dt"] == 0.25
+
+
+def test_unknown_references_and_options_get_one_clear_line(cli: Cli) -> None:
+    cli("init")
+    missing = cli("show", "nope", check=False)
+    assert missing.returncode == 2
+    assert "no execution 'nope'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    bad_status = cli("executions", "--status", "done", check=False)
+    assert "unknown --status 'done'" in bad_status.stderr
+    bad_format = cli("ingest", ".", "--format", "weird", check=False)
+    assert "unknown --format 'weird'" in bad_format.stderr
+
+
+def test_projections_report_their_lag_and_rebuild(cli: Cli) -> None:
+    cli("ingest", str(EXAMPLES / "records"))
+    before = cli.json("cases")
+    status = cli.json("projections", "status")
+    assert {s["name"]: s["lag"] for s in status} == {"cases": 0, "executions": 0}
+    cli("projections", "rebuild")
+    assert cli.json("cases") == before
+    bad = cli("projections", "rebuild", "nonsense", check=False)
+    assert "no projection named nonsense" in bad.stderr
+
+
+def test_tags_and_notes_are_new_events_not_edits(cli: Cli) -> None:
+    cli("ingest", str(EXAMPLES / "records"))
+    cli("tag", "run-2", "reviewed=yes", "campaign=", "--note", "checked by hand")
+    shown = cli.json("show", "run-2")
+    assert shown["tags"] == {"reviewed": "yes"}
+    assert shown["record"]["tags"] == {"campaign": "spinup"}  # the record stays as recorded
+    assert [h["type"] for h in cli.json("history", "run-2")] == [
+        "ExecutionRecorded", "ExecutionAnnotated"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_real_dissmodel_records_are_read_as_they_were_written(cli: Cli) -> None:
+    folder = SAMPLES / "dissmodel"
+    if not folder.exists():
+        pytest.skip("../shared/samples is not beside the project")
+    summary = cli.json("ingest", str(folder))
+    assert summary["errors"] == 0
+    assert summary["created"] == 4

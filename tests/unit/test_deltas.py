@@ -1,0 +1,55 @@
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from provledger.domain.deltas import DeltaPolicy, config_deltas, diff_configs, flatten
+from provledger.domain.record import CodeVersion, Spec
+from tests.unit.records import make_record
+
+scalars = st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.none())
+configs = st.dictionaries(st.text("abc", min_size=1, max_size=3), scalars, max_size=6)
+
+
+def test_nested_fields_flatten_to_dotted_keys() -> None:
+    assert flatten({"a": {"b": {"c": 1}, "d": [1, 2]}}) == {"a.b.c": 1, "a.d": [1, 2]}
+
+
+def test_deltas_name_each_changed_field_with_canonical_and_current_values() -> None:
+    canonical = make_record("a", params={"dt": 0.5, "compiler": "gnu"})
+    current = make_record(
+        "b", params={"dt": 0.25, "compiler": "gnu"},
+        spec=Spec(resolved={"grid": {"nx": 128}}), code=CodeVersion(commit="def456"),
+    )
+    assert config_deltas(canonical, current) == {
+        "code.commit": {"canonical": "abc123", "current": "def456"},
+        "params.dt": {"canonical": 0.5, "current": 0.25},
+        "spec.resolved.grid.nx": {"canonical": 64, "current": 128},
+    }
+
+
+def test_timings_and_start_dates_are_not_compared_by_default() -> None:
+    a = make_record("a", params={"time_run_sec": 1.0, "run_startdate": "2000-01-01"})
+    b = make_record("b", params={"time_run_sec": 9.0, "run_startdate": "2001-01-01"})
+    assert config_deltas(a, b) == {}
+
+
+def test_a_policy_compares_only_the_fields_it_includes() -> None:
+    a = make_record("a", params={"x": 1, "y": 1})
+    b = make_record("b", params={"x": 2, "y": 2})
+    assert list(config_deltas(a, b, DeltaPolicy(include=("params.x",), exclude=()))) == ["params.x"]
+
+
+@given(configs)
+def test_a_config_has_no_deltas_against_itself(config: dict[str, Any]) -> None:
+    assert diff_configs(config, config, DeltaPolicy(include=("*",), exclude=())) == {}
+
+
+@given(configs, configs)
+def test_the_change_count_is_the_number_of_differing_keys(
+    a: dict[str, Any], b: dict[str, Any]
+) -> None:
+    deltas = diff_configs(a, b, DeltaPolicy(include=("*",), exclude=()))
+    assert len(deltas) == sum(1 for k in set(a) | set(b) if a.get(k) != b.get(k))
+    for change in deltas.values():
+        assert change["canonical"] != change["current"]
