@@ -13,6 +13,7 @@ from provledger.adapters.bootstrap import bootstrap
 from provledger.adapters.settings import Settings
 from provledger.application.ledger import Ledger
 from tests.support.pgcluster import PgCluster
+from tests.support.s3server import S3Server
 
 # CI machines are small and shared: no per-example deadline, no "too slow" health check.
 hypothesis_settings.register_profile(
@@ -62,3 +63,19 @@ def ledger(settings: Settings) -> Iterator[Ledger]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3 endpoint (moto server on 127.0.0.1) for the whole session."""
+    server = S3Server().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> str:
+    """A fresh, empty bucket on the session's S3 endpoint."""
+    return s3_server.new_bucket()

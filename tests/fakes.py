@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,9 +33,13 @@ class MemorySession:
     def put(self, table: Table, row: Row) -> None:
         self.tables.setdefault(table.name, {})[row[table.key]] = copy.deepcopy(row)
 
+    def prefetch(self, table: Table, keys: Iterable[str]) -> None:
+        pass
+
     def where(self, table: Table, column: str, value: Any, *, stored: bool = True) -> list[Row]:
         return [
-            copy.deepcopy(r) for r in self.tables.setdefault(table.name, {}).values()
+            copy.deepcopy(r)
+            for r in self.tables.setdefault(table.name, {}).values()
             if r.get(column) == value
         ]
 
@@ -91,7 +95,9 @@ class MemoryQueries:
 
     def cases_matching(self, ref: str) -> list[Row]:
         rows = self.views.rows("cases").values()
-        return [r for r in rows if ref in (r["case_id"], r["name"], f"{r['namespace']}/{r['name']}")]
+        return [
+            r for r in rows if ref in (r["case_id"], r["name"], f"{r['namespace']}/{r['name']}")
+        ]
 
 
 def memory_ledger(batch_size: int = 100) -> tuple[Ledger, MemoryViewStore]:
@@ -99,6 +105,11 @@ def memory_ledger(batch_size: int = 100) -> tuple[Ledger, MemoryViewStore]:
     views = MemoryViewStore()
     policies = DeltaPolicies()
     runner = ProjectionRunner(events, views, [CasesView(), ExecutionsView(policies)])
-    ledger = Ledger(events, runner, MemoryQueries(views), batch_size=batch_size,  # type: ignore[arg-type]
-                    policies=policies)
+    ledger = Ledger(
+        events,
+        runner,
+        MemoryQueries(views),
+        batch_size=batch_size,  # type: ignore[arg-type]
+        policies=policies,
+    )
     return ledger, views

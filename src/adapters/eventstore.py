@@ -31,6 +31,8 @@ class EventsourcingEventStore:
     def __init__(self, env: dict[str, str]) -> None:
         self.app = LedgerApplication(env=env)
         self.recorder: Any = self.app.recorder
+        if isinstance(self.app.mapper, MsgspecMapper):  # the hash chain reads v-1 on a miss
+            self.app.mapper.recorder = self.recorder
         self.backend = env["PERSISTENCE_MODULE"].rsplit(".", 1)[-1]
 
     # -- aggregates -------------------------------------------------------------------------

@@ -10,6 +10,11 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+UNPIPELINED_RECORDER_TOPIC = (
+    "provledger.adapters.postgres.recorder:UnpipelinedPostgresApplicationRecorder"
+)
+
+
 class Settings(BaseSettings):
     """Where the ledger lives and how it behaves. Every field has an environment variable."""
 
@@ -21,6 +26,12 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     max_record_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     pool_size: int = Field(default=5, ge=1, le=100)
+    # Archive (docs/archive.md): endpoint/region default to the standard AWS variables.
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    archive_segment_events: int = Field(default=100_000, ge=1, le=10_000_000)
+    archive_interval: float = Field(default=60.0, ge=0)  # persister: ship the log this often
+    persist_interval: float = Field(default=1.0, gt=0)  # persister: poll the log this often
 
     @field_validator("database_url")
     @classmethod
@@ -30,6 +41,17 @@ class Settings(BaseSettings):
         scheme = urlparse(value).scheme
         if scheme not in ("sqlite", "postgresql", "postgres"):
             msg = f"must be sqlite:///PATH or postgresql://…, not a {scheme!r} URL"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("archive_url")
+    @classmethod
+    def _archive_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        scheme = urlparse(value).scheme
+        if scheme not in ("s3", "file"):
+            msg = f"must be s3://bucket/prefix or file:///path, not a {scheme or 'bare'!r} URL"
             raise ValueError(msg)
         return value
 
@@ -82,4 +104,6 @@ def postgres_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": "30",
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+        # Inserts without psycopg's pipeline mode, which can hang on large saves (ADR 0004).
+        "APPLICATION_RECORDER_TOPIC": UNPIPELINED_RECORDER_TOPIC,
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,11 +33,9 @@ class SqlDialect:
         return "TEXT" if portable == "JSON" else portable
 
     def lock(self, cursor: Any) -> None:
-        """Serialise runners: one batch at a time across processes."""
+        """Serialise runners: one batch at a time across processes (SQLite: BEGIN IMMEDIATE)."""
         if self.name == "postgres":
             cursor.execute("SELECT pg_advisory_xact_lock(7301173)")
-        else:  # take SQLite's write lock now rather than failing to upgrade later
-            cursor.execute(f"UPDATE {TRACKING} SET position = position WHERE name = ''")
 
 
 class SqlSession:
@@ -51,6 +49,7 @@ class SqlSession:
         self.positions: dict[str, int] = {}
         self._rows: dict[str, dict[str, Row]] = {}
         self._dirty: dict[str, dict[str, Row]] = {}
+        self._absent: dict[str, set[str]] = {}
         self._tables: dict[str, Table] = {}
 
     def _name(self, table: Table) -> str:
@@ -60,19 +59,36 @@ class SqlSession:
         cached = self._rows.setdefault(table.name, {})
         if key in cached:
             return cached[key]
-        self.cursor.execute(
-            self.dialect.sql(f"SELECT * FROM {self._name(table)} WHERE {table.key} = ?"), (key,)
-        )
-        found = self.cursor.fetchone()
-        row = _decode(table, found) if found is not None else None
-        if row is not None:
-            cached[key] = row
-        return row
+        absent = self._absent.setdefault(table.name, set())
+        if key in absent:
+            return None
+        self.prefetch(table, [key])
+        return cached.get(key)
+
+    def prefetch(self, table: Table, keys: Iterable[str]) -> None:
+        """Load many rows in one query; remember which keys have no row."""
+        cached = self._rows.setdefault(table.name, {})
+        absent = self._absent.setdefault(table.name, set())
+        wanted = [k for k in dict.fromkeys(keys) if k not in cached and k not in absent]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            self.cursor.execute(
+                self.dialect.sql(
+                    f"SELECT * FROM {self._name(table)} WHERE {table.key} IN "
+                    f"({', '.join('?' * len(chunk))})"
+                ),
+                chunk,
+            )
+            for raw in self.cursor.fetchall():
+                row = _decode(table, raw)
+                cached[row[table.key]] = row
+            absent.update(k for k in chunk if k not in cached)
 
     def put(self, table: Table, row: Row) -> None:
         key = row[table.key]
         self._tables[table.name] = table
         self._rows.setdefault(table.name, {})[key] = row
+        self._absent.get(table.name, set()).discard(key)
         self._dirty.setdefault(table.name, {})[key] = row
 
     def where(self, table: Table, column: str, value: Any, *, stored: bool = True) -> list[Row]:
@@ -93,29 +109,42 @@ class SqlSession:
         return list(found.values())
 
     def flush(self) -> None:
+        """Upsert every dirty row, many rows per statement."""
         for name, rows in self._dirty.items():
-            if not rows:
-                continue
-            table = self._tables[name]
-            cols = table.column_names
-            updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != table.key)
-            statement = self.dialect.sql(
-                f"INSERT INTO {self._name(table)} ({', '.join(cols)}) "
-                f"VALUES ({', '.join('?' * len(cols))}) "
-                f"ON CONFLICT ({table.key}) DO UPDATE SET {updates}"
-            )
-            json_cols = table.json_columns
-            params = [
-                tuple(
-                    _json_encode(row[c]).decode()
-                    if c in json_cols and row[c] is not None
-                    else row[c]
-                    for c in cols
-                )
-                for row in rows.values()
-            ]
-            self.cursor.executemany(statement, params)
+            if rows:
+                self._upsert(self._tables[name], list(rows.values()))
         self._dirty.clear()
+
+    def _upsert(self, table: Table, rows: list[Row]) -> None:
+        cols = table.column_names
+        json_cols = table.json_columns
+        values = [
+            [
+                _json_encode(row[c]).decode() if c in json_cols and row[c] is not None else row[c]
+                for row in rows
+            ]
+            for c in cols
+        ]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != table.key)
+        target = f"INSERT INTO {self._name(table)} ({', '.join(cols)}) "
+        conflict = f" ON CONFLICT ({table.key}) DO UPDATE SET {updates}"
+        if self.dialect.name == "postgres":
+            # One array per column: a short statement whatever the row count.
+            arrays = ", ".join(
+                f"%b::{self.dialect.type_of(kind).lower()}[]" for _, kind in table.columns
+            )
+            self.cursor.execute(
+                f"{target}SELECT * FROM unnest({arrays}){conflict}", values, binary=True
+            )
+            return
+        one = f"({', '.join('?' * len(cols))})"
+        per_statement = max(1, 8000 // len(cols))  # well under SQLite's variable limit
+        for start in range(0, len(rows), per_statement):
+            stop = min(len(rows), start + per_statement)
+            params = [values[c][r] for r in range(start, stop) for c in range(len(cols))]
+            self.cursor.execute(
+                f"{target}VALUES {', '.join([one] * (stop - start))}{conflict}", params
+            )
 
 
 def _decode(table: Table, raw: Any) -> Row:
@@ -132,7 +161,7 @@ class SqlViewStore:
     def __init__(self, datastore: Any, dialect: SqlDialect) -> None:
         self.datastore = datastore
         self.dialect = dialect
-        with self.datastore.transaction(commit=True) as c:
+        with self.write(ddl=True) as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {TRACKING} "
                 f"(name TEXT PRIMARY KEY, position {self.dialect.type_of('INTEGER')} NOT NULL)"
@@ -144,9 +173,30 @@ class SqlViewStore:
                 )
             )
 
+    @contextmanager
+    def write(self, *, ddl: bool = False) -> Iterator[Any]:
+        """A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE):
+        a deferred transaction that reads and then writes fails at once ("database is
+        locked") when another process wrote in between, instead of waiting its turn."""
+        if self.dialect.name != "sqlite":
+            with self.datastore.transaction(commit=True) as c:
+                if ddl:  # concurrent CREATE TABLE IF NOT EXISTS races in Postgres
+                    c.execute("SELECT pg_advisory_xact_lock(7301174)")
+                yield c
+            return
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
     def ledger_id(self) -> str:
         """This ledger's own id, made once when the database is first used."""
-        with self.datastore.transaction(commit=True) as c:
+        with self.write(ddl=True) as c:
             c.execute("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT)")
             c.execute(
                 self.dialect.sql(
@@ -159,7 +209,7 @@ class SqlViewStore:
             return str(c.fetchone()["value"])
 
     def ensure(self, projection: Projection, suffix: str = "") -> None:
-        with self.datastore.transaction(commit=True) as c:
+        with self.write(ddl=True) as c:
             for table in projection.tables:
                 name = table.name + suffix
                 columns = ", ".join(
@@ -204,7 +254,7 @@ class SqlViewStore:
 
     @contextmanager
     def batch(self, names: Sequence[str], suffix: str = "") -> Iterator[SqlSession]:
-        with self.datastore.transaction(commit=True) as c:
+        with self.write() as c:
             self.dialect.lock(c)
             session = SqlSession(c, self.dialect, suffix)
             tracked = [n + suffix for n in names]
@@ -228,7 +278,7 @@ class SqlViewStore:
                     )
 
     def swap_in(self, projection: Projection, suffix: str) -> None:
-        with self.datastore.transaction(commit=True) as c:
+        with self.write(ddl=True) as c:
             self.dialect.lock(c)
             for table in projection.tables:
                 c.execute(f"DROP TABLE IF EXISTS {table.name}")
@@ -248,7 +298,7 @@ class SqlViewStore:
             )
 
     def drop(self, projection: Projection, suffix: str) -> None:
-        with self.datastore.transaction(commit=True) as c:
+        with self.write(ddl=True) as c:
             for table in projection.tables:
                 c.execute(f"DROP TABLE IF EXISTS {table.name}{suffix}")
             c.execute(

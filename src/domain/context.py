@@ -8,8 +8,10 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 
 
+@lru_cache(maxsize=1)
 def _default_actor() -> str:
     try:
         return f"user:{getpass.getuser()}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -34,10 +35,16 @@ class DeltaPolicy:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
 
     def compares(self, key: str) -> bool:
-        lowered = key.lower()
-        return any(fnmatchcase(key, p) for p in self.include) and not any(
-            fnmatchcase(lowered, p.lower()) for p in self.exclude
-        )
+        return _compares(self, key)
+
+
+@lru_cache(maxsize=65536)
+def _compares(policy: DeltaPolicy, key: str) -> bool:
+    """Glob matching is slow and keys repeat across executions: remember the answers."""
+    lowered = key.lower()
+    return any(fnmatchcase(key, p) for p in policy.include) and not any(
+        fnmatchcase(lowered, p.lower()) for p in policy.exclude
+    )
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -129,6 +129,9 @@ class ProjectionRunner:
                 batch = self.events.read(low, min(self.batch_size, head - low))
                 if not batch:
                     return low
+                events = [item.event for item in batch]
+                for name in names:
+                    self.projections[name].prefetch(session, events)
                 for item in batch:
                     for name in names:
                         if item.position > session.positions[name]:
@@ -138,8 +141,3 @@ class ProjectionRunner:
                     session.positions[name] = max(session.positions[name], last)
             if on_progress:
                 on_progress(last, head)
-
-
-def iter_chunks(items: Sequence[object], size: int) -> Iterator[Sequence[object]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -12,11 +13,11 @@ class Table:
     columns: tuple[tuple[str, str], ...]  # (name, portable type: TEXT | INTEGER | JSON)
     indexes: tuple[tuple[str, ...], ...] = ()
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c for c, _ in self.columns)
 
-    @property
+    @cached_property
     def json_columns(self) -> frozenset[str]:
         return frozenset(c for c, t in self.columns if t == "JSON")
 

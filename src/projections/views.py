@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
@@ -30,6 +31,10 @@ class ViewSession(Protocol):
         """Rows with column == value: this batch's rows, and (if stored) the stored ones."""
         ...
 
+    def prefetch(self, table: Table, keys: Iterable[str]) -> None:
+        """A hint: these rows will be read; load them in one go."""
+        ...
+
 
 class Projection(ABC):
     name: ClassVar[str]
@@ -37,6 +42,9 @@ class Projection(ABC):
 
     @abstractmethod
     def handle(self, session: ViewSession, position: int, event: Any) -> None: ...
+
+    def prefetch(self, session: ViewSession, events: Sequence[Any]) -> None:
+        """Load, in few queries, the rows a batch of events will read (optional)."""
 
 
 def iso(value: datetime | None) -> str | None:
@@ -48,6 +56,9 @@ class CasesView(Projection):
 
     name = "cases"
     tables = (CASES,)
+
+    def prefetch(self, session: ViewSession, events: Sequence[Any]) -> None:
+        session.prefetch(CASES, filter(None, map(_case_of, events)))
 
     def handle(self, session: ViewSession, position: int, event: Any) -> None:
         if isinstance(event, Case.Opened):
@@ -104,6 +115,17 @@ def _seen(row: Row, when: str | None) -> None:
     row["last_seen"] = max(filter(None, (row["last_seen"], when)), default=None)
 
 
+def _case_of(event: Any) -> str | None:
+    """The case id an event touches, if any."""
+    if isinstance(event, Case.Event):
+        return str(event.originator_id)
+    if isinstance(event, Execution.Recorded):
+        return str(event.case_id)
+    if isinstance(event, Execution.Finished):
+        return str(case_id(event.record.namespace, event.record.case))
+    return None
+
+
 def _counts() -> Row:
     return {"n_executions": 0, **{f"n_{s.value}": 0 for s in Status}}
 
@@ -151,6 +173,21 @@ class ExecutionsView(Projection):
 
     def __init__(self, policies: DeltaPolicies | None = None) -> None:
         self.policies = policies or DeltaPolicies()
+
+    def prefetch(self, session: ViewSession, events: Sequence[Any]) -> None:
+        cases = set(filter(None, map(_case_of, events)))
+        session.prefetch(EXECUTION_CANONICALS, cases)
+        canonicals = [
+            row["canonical"]
+            for c in cases
+            if (row := session.get(EXECUTION_CANONICALS, c)) is not None
+        ]
+        changed = [
+            str(e.originator_id)
+            for e in events
+            if isinstance(e, Execution.Event) and not isinstance(e, Execution.Recorded)
+        ]
+        session.prefetch(EXECUTIONS, [*canonicals, *changed])
 
     def handle(self, session: ViewSession, position: int, event: Any) -> None:
         if isinstance(event, Case.Opened):

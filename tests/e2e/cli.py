@@ -24,8 +24,12 @@ class Cli:
         if self.settings.database_url:
             env["PROVLEDGER_DATABASE_URL"] = self.settings.database_url
         proc = subprocess.run(
-            [sys.executable, "-m", "provledger", *args], cwd=self.cwd, env=env,
-            capture_output=True, text=True, timeout=120,
+            [sys.executable, "-m", "provledger", *args],
+            cwd=self.cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")

@@ -19,7 +19,11 @@ def cli(settings: Settings, tmp_path: Path) -> Cli:
 def test_ingesting_the_sample_folder_shows_cases_with_canonicals_and_deltas(cli: Cli) -> None:
     summary = cli.json("ingest", str(EXAMPLES / "records"))
     assert (summary["created"], summary["errors"], summary["incomplete"], summary["failed"]) == (
-        6, 0, 1, 1)
+        6,
+        0,
+        1,
+        1,
+    )
     cases = {c["name"]: c for c in cli.json("cases")}
     ocean = cases["ocean-box"]
     assert ocean["namespace"] == "climate"
@@ -63,7 +67,8 @@ def test_a_bad_batch_reports_each_bad_file_and_records_the_rest(cli: Cli, tmp_pa
     (folder / "malformed.record.json").write_text('{"execution_id": "x", ')
     (folder / "bad.record.toml").write_text("execution_id = ")
     (folder / "status.record.json").write_text(
-        json.dumps({"execution_id": "s", "case": "c", "status": "finished"}))
+        json.dumps({"execution_id": "s", "case": "c", "status": "finished"})
+    )
     (folder / "noid.record.json").write_text(json.dumps({"case": "c"}))
     (folder / "slash.record.json").write_text(json.dumps({"execution_id": "../etc", "case": "c"}))
     with (folder / "huge.record.json").open("wb") as f:
@@ -80,7 +85,12 @@ def test_a_bad_batch_reports_each_bad_file_and_records_the_rest(cli: Cli, tmp_pa
     assert "execution_id" in messages["noid.record.json"]
     assert "path separators" in messages["slash.record.json"]
     assert "record limit" in messages["huge.record.json"]
-    assert {e["execution_id"] for e in cli.json("executions")} == {"run-1", "run-2", "run-3", "run-4"}
+    assert {e["execution_id"] for e in cli.json("executions")} == {
+        "run-1",
+        "run-2",
+        "run-3",
+        "run-4",
+    }
 
 
 def test_recording_a_conflicting_file_changes_nothing(cli: Cli, tmp_path: Path) -> None:
@@ -125,7 +135,9 @@ def test_tags_and_notes_are_new_events_not_edits(cli: Cli) -> None:
     assert shown["tags"] == {"reviewed": "yes"}
     assert shown["record"]["tags"] == {"campaign": "spinup"}  # the record stays as recorded
     assert [h["type"] for h in cli.json("history", "run-2")] == [
-        "ExecutionRecorded", "ExecutionAnnotated"]
+        "ExecutionRecorded",
+        "ExecutionAnnotated",
+    ]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -20,9 +20,18 @@ def test_concurrent_writers_end_with_one_canonical_per_case_and_no_lost_event(
     root = Path(__file__).resolve().parents[2]
     procs = [
         subprocess.Popen(
-            [sys.executable, str(worker), str(settings.home), settings.database_url or "",
-             str(w), str(CASES), str(PER_CASE)],
-            cwd=root, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                str(worker),
+                str(settings.home),
+                settings.database_url or "",
+                str(w),
+                str(CASES),
+                str(PER_CASE),
+            ],
+            cwd=root,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for w in range(WORKERS)
     ]

@@ -22,18 +22,24 @@ def read_model_digest(ledger: Ledger) -> str:
 
 
 def test_recorded_executions_are_grouped_into_cases_with_one_canonical(ledger: Ledger) -> None:
-    results = ledger.record([
-        make_record("a", status=Status.FAILED, minutes=0),
-        make_record("b", minutes=1),
-        make_record("c", minutes=2, params={"dt": 0.1}),
-        make_record("d", status=Status.INCOMPLETE, minutes=3, missing=["timing"]),
-    ])
+    results = ledger.record(
+        [
+            make_record("a", status=Status.FAILED, minutes=0),
+            make_record("b", minutes=1),
+            make_record("c", minutes=2, params={"dt": 0.1}),
+            make_record("d", status=Status.INCOMPLETE, minutes=3, missing=["timing"]),
+        ]
+    )
     assert [r.outcome for r in results] == [Outcome.CREATED] * 4
     case = ledger.queries.case("default/ocean")
     assert case is not None
     assert case["canonical_execution_id"] == "b"
     assert (case["n_executions"], case["n_succeeded"], case["n_failed"], case["n_incomplete"]) == (
-        4, 2, 1, 1)
+        4,
+        2,
+        1,
+        1,
+    )
     rows = {r["execution_id"]: r for r in ledger.queries.executions_of_case(case["case_id"])}
     assert rows["c"]["deltas"] == {"params.dt": {"canonical": 0.5, "current": 0.1}}
     assert rows["c"]["change_count"] == 1
@@ -52,8 +58,12 @@ def test_history_lists_an_executions_events_with_positions(ledger: Ledger) -> No
 def test_filters_and_cursor_pagination_walk_every_execution_once(ledger: Ledger) -> None:
     from provledger.application.ports import ExecutionFilter
 
-    ledger.record([make_record(f"r{i:02}", minutes=i, params={"compiler": "intel" if i % 2 else "gnu"})
-                   for i in range(25)])
+    ledger.record(
+        [
+            make_record(f"r{i:02}", minutes=i, params={"compiler": "intel" if i % 2 else "gnu"})
+            for i in range(25)
+        ]
+    )
     seen: list[str] = []
     cursor = None
     while True:
@@ -69,8 +79,9 @@ def test_filters_and_cursor_pagination_walk_every_execution_once(ledger: Ledger)
 
 
 def test_a_rebuild_from_zero_gives_identical_read_models(ledger: Ledger) -> None:
-    ledger.record([make_record(f"r{i}", case=f"c{i % 3}", minutes=i, params={"n": i % 4})
-                   for i in range(40)])
+    ledger.record(
+        [make_record(f"r{i}", case=f"c{i % 3}", minutes=i, params={"n": i % 4}) for i in range(40)]
+    )
     ledger.choose_canonical("c1", "r7", "better resolution")
     ledger.annotate("r5", {"flag": "x"})
     before = read_model_digest(ledger)

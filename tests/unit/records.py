@@ -11,8 +11,11 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def make_record(
-    execution_id: str = "run-1", case: str = "ocean", status: Status = Status.SUCCEEDED,
-    minutes: int = 0, **fields: Any,
+    execution_id: str = "run-1",
+    case: str = "ocean",
+    status: Status = Status.SUCCEEDED,
+    minutes: int = 0,
+    **fields: Any,
 ) -> ExecutionRecord:
     fields.setdefault("params", {"dt": 0.5})
     fields.setdefault("spec", Spec(format="toml", resolved={"grid": {"nx": 64}}))

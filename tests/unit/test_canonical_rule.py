@@ -9,11 +9,13 @@ from tests.unit.records import make_record
 
 def test_first_successful_execution_becomes_canonical() -> None:
     ledger, views = memory_ledger()
-    results = ledger.record([
-        make_record("a", status=Status.FAILED, minutes=0),
-        make_record("b", status=Status.SUCCEEDED, minutes=1),
-        make_record("c", status=Status.SUCCEEDED, minutes=2),
-    ])
+    results = ledger.record(
+        [
+            make_record("a", status=Status.FAILED, minutes=0),
+            make_record("b", status=Status.SUCCEEDED, minutes=1),
+            make_record("c", status=Status.SUCCEEDED, minutes=2),
+        ]
+    )
     assert {r.execution_id: r.canonical for r in results} == {"a": False, "b": True, "c": False}
     (case,) = views.rows("cases").values()
     assert case["canonical_execution_id"] == "b"
@@ -21,7 +23,9 @@ def test_first_successful_execution_becomes_canonical() -> None:
 
 def test_failed_and_incomplete_executions_are_never_canonical() -> None:
     ledger, views = memory_ledger()
-    ledger.record([make_record("a", status=Status.FAILED), make_record("b", status=Status.INCOMPLETE)])
+    ledger.record(
+        [make_record("a", status=Status.FAILED), make_record("b", status=Status.INCOMPLETE)]
+    )
     (case,) = views.rows("cases").values()
     assert case["canonical"] is None
     assert case["n_failed"] == 1

@@ -18,8 +18,10 @@ def test_nested_fields_flatten_to_dotted_keys() -> None:
 def test_deltas_name_each_changed_field_with_canonical_and_current_values() -> None:
     canonical = make_record("a", params={"dt": 0.5, "compiler": "gnu"})
     current = make_record(
-        "b", params={"dt": 0.25, "compiler": "gnu"},
-        spec=Spec(resolved={"grid": {"nx": 128}}), code=CodeVersion(commit="def456"),
+        "b",
+        params={"dt": 0.25, "compiler": "gnu"},
+        spec=Spec(resolved={"grid": {"nx": 128}}),
+        code=CodeVersion(commit="def456"),
     )
     assert config_deltas(canonical, current) == {
         "code.commit": {"canonical": "abc123", "current": "def456"},

@@ -8,7 +8,9 @@ from tests.unit.records import make_record
 
 def test_every_execution_carries_its_deltas_against_the_canonical() -> None:
     ledger, views = memory_ledger()
-    ledger.record([make_record("a", params={"dt": 0.5}), make_record("b", minutes=1, params={"dt": 1})])
+    ledger.record(
+        [make_record("a", params={"dt": 0.5}), make_record("b", minutes=1, params={"dt": 1})]
+    )
     rows = {r["execution_id"]: r for r in views.rows("executions").values()}
     assert rows["a"]["is_canonical"] == 1
     assert rows["a"]["change_count"] == 0
@@ -18,20 +20,25 @@ def test_every_execution_carries_its_deltas_against_the_canonical() -> None:
 
 def test_a_manual_canonical_choice_recomputes_every_delta_of_the_case() -> None:
     ledger, views = memory_ledger()
-    ledger.record([
-        make_record("a", params={"dt": 0.5}),
-        make_record("b", minutes=1, params={"dt": 1}),
-        make_record("c", minutes=2, params={"dt": 2}),
-    ])
+    ledger.record(
+        [
+            make_record("a", params={"dt": 0.5}),
+            make_record("b", minutes=1, params={"dt": 1}),
+            make_record("c", minutes=2, params={"dt": 2}),
+        ]
+    )
     ledger.choose_canonical("ocean", "b", "a is numerically unstable")
     rows = {r["execution_id"]: r for r in views.rows("executions").values()}
     assert [k for k, r in sorted(rows.items()) if r["is_canonical"]] == ["b"]
     assert rows["a"]["deltas"] == {"params.dt": {"canonical": 1, "current": 0.5}}
     assert rows["c"]["deltas"] == {"params.dt": {"canonical": 1, "current": 2}}
-    chosen = [e.event for e in ledger.events.read(0, 100)
-              if type(e.event).__name__ == "CanonicalChosen"]
+    chosen = [
+        e.event for e in ledger.events.read(0, 100) if type(e.event).__name__ == "CanonicalChosen"
+    ]
     assert [(c.execution_id, c.reason, c.previous_execution_id) for c in chosen] == [
-        ("a", "first-successful", None), ("b", "manual", "a")]
+        ("a", "first-successful", None),
+        ("b", "manual", "a"),
+    ]
 
 
 def test_a_failed_execution_cannot_be_chosen_canonical_by_hand() -> None:

@@ -36,7 +36,10 @@ def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
 def test_a_dissmodel_record_maps_to_a_provledger_record(tmp_path: Path) -> None:
     record = read_record_file(write(tmp_path, "r.record.json", json.dumps(DISSMODEL_NEW)), MB)
     assert (record.execution_id, record.case, record.status) == (
-        "7ff5857ee5ae408f8dec88ff79cf7bdc", "lucc_discrete", Status.SUCCEEDED)
+        "7ff5857ee5ae408f8dec88ff79cf7bdc",
+        "lucc_discrete",
+        Status.SUCCEEDED,
+    )
     assert record.outputs[0].sha256 == "9" * 64
     assert record.inputs[0].sha256 == "6" * 64
     assert record.metrics["uso.match_pct"][0].step == 1

@@ -28,8 +28,9 @@ def test_an_event_stored_by_an_older_version_is_upcast_when_read() -> None:
     from eventsourcing.utils import register_topic
 
     register_topic(OpenedV2.TOPIC, OpenedV2)
-    as_v2 = StoredEvent(stored.originator_id, stored.originator_version, OpenedV2.TOPIC,
-                        stored.state)
+    as_v2 = StoredEvent(
+        stored.originator_id, stored.originator_version, OpenedV2.TOPIC, stored.state
+    )
     event = mapper.to_domain_event(as_v2)
     assert isinstance(event, OpenedV2)
     assert event.description == ""

@@ -12,7 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .main import app, canonical_app, open_ledger, projections_app
 from .output import console, errors, fail, print_json
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="auto | provledger | dissmodel")]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="auto | provledger | dissmodel | e3sm | mlflow | entrenar | usher "
+        "(auto detects each by layout; see docs/importers.md)",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -53,13 +61,12 @@ def ingest_command(
 ) -> None:
     """Ingest every record file under the given folders, batched, with a progress bar."""
     from ...application.ingest import ingest
-    from ..readers.files import find_record_files
-    from ..readers.walk import read_items
+    from ..readers.walk import count_items, read_items
     from ..settings import Settings
 
     _check_format(fmt)
     with open_ledger() as ledger:
-        total = sum(1 for p in paths if p.exists() for _ in find_record_files(p))
+        total = count_items(paths, fmt)
         with _progress(not as_json) as progress:
             task = progress.add_task("ingesting", total=total)
             summary = ingest(

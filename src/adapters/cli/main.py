@@ -59,6 +59,10 @@ def open_ledger() -> Iterator[Ledger]:
 COMMAND_MODULES = (
     "commands_read",
     "commands_write",
+    "commands_archive",
+    "commands_capture",
+    "commands_serve",
+    "commands_export",
 )
 
 

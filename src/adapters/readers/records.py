@@ -24,7 +24,7 @@ from ...domain.record import (
 from ...domain.rules import describe_decode_error, validated
 from .files import RecordFileError, load_document
 
-FORMATS = ("auto", "provledger", "dissmodel")
+FORMATS = ("auto", "provledger", "dissmodel", "e3sm", "mlflow", "entrenar", "usher")
 
 DISSMODEL_STATUS = {
     "completed": Status.SUCCEEDED,

@@ -1,4 +1,9 @@
-"""Walk a folder (or take files) and read each record file into a ReadItem."""
+"""Walk a folder (or take files) and read each record file into a ReadItem.
+
+`--format provledger|dissmodel` reads record files only (the core behaviour). `auto` and the
+importer formats (e3sm, mlflow, entrenar, usher) go through layout detection
+(`adapters.importers.detect`), which also reads provledger/DissModel records in `auto` mode.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from .files import RecordFileError, find_record_files, load_document
 from .records import detect_format, parse_record
 
 RECORD_NAMES = ("experiment_record.json",)
+RECORD_ONLY_FORMATS = ("provledger", "dissmodel")
 
 
 def looks_like_record_file(path: Path) -> bool:
@@ -20,13 +26,35 @@ def looks_like_record_file(path: Path) -> bool:
 def read_items(paths: Iterable[Path], max_bytes: int, fmt: str = "auto") -> Iterator[ReadItem]:
     """Files are read as given; folders are walked, and files in them that parse but are not
     records (configs, manifests) are skipped rather than reported as errors."""
+    from ..importers.detect import scan
+
     for root in paths:
         if not root.exists() and not root.is_symlink():
-            yield ReadItem(str(root), error="no such file or directory")
+            yield ReadItem(str(root), error=f"{root}: no such file or directory")
+            continue
+        if fmt not in RECORD_ONLY_FORMATS:
+            found = 0
+            for item in scan(root, fmt, max_bytes):
+                found += 1
+                yield item
+            if not found and fmt != "auto":
+                yield ReadItem(
+                    str(root), error=f"{root}: no {fmt} data found (layouts: docs/importers.md)"
+                )
             continue
         explicit = root.is_file()
         for path in find_record_files(root):
             yield read_one(path, max_bytes, fmt, explicit or looks_like_record_file(path))
+
+
+def count_items(paths: Iterable[Path], fmt: str = "auto") -> int | None:
+    """How many items `read_items` will yield (for a progress bar), None when unknown."""
+    from ..importers.detect import count
+
+    roots = list(paths)
+    if fmt in RECORD_ONLY_FORMATS:
+        return sum(1 for p in roots if p.exists() for _ in find_record_files(p))
+    return count(roots, fmt)
 
 
 def read_one(path: Path, max_bytes: int, fmt: str, must_be_record: bool) -> ReadItem:

@@ -1,0 +1,75 @@
+"""A folder archive (`file:///path`): the same key layout as S3, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from ...application.ports import StoredObject
+from ...application.stored_log import ArchiveError
+from .keys import checked_key, differs, stored
+
+
+class FolderArchive:
+    """Objects are files under `root`; a new one appears whole (temp file + link) or not at all."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.url = root.as_uri()
+        if root.exists() and not root.is_dir():
+            raise ArchiveError(f"archive {self.url} is not a folder")
+
+    def _path(self, key: str) -> Path:
+        return self.root / checked_key(key)
+
+    def put(self, key: str, data: bytes) -> StoredObject:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(data)
+                        f.flush()
+                        os.fsync(f.fileno())
+                    with contextlib.suppress(FileExistsError):
+                        os.link(tmp, path)  # never replaces an existing object
+                finally:
+                    os.unlink(tmp)
+            written = path.read_bytes()
+        except OSError as e:
+            raise ArchiveError(f"cannot write {self.url}/{key}: {e.strerror or e}") from e
+        if written != data:
+            raise differs(key, self.url)
+        return stored(key, written)
+
+    def get(self, key: str) -> bytes | None:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise ArchiveError(f"cannot read {self.url}/{key}: {e.strerror or e}") from e
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> list[str]:
+        base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root / base if base else self.root
+        if not start.is_dir():
+            return []
+        keys = []
+        for dirpath, _dirs, files in os.walk(start):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in files:
+                if name.startswith(".tmp-"):
+                    continue
+                key = name if rel == "." else f"{rel}/{name}"
+                if key.startswith(prefix):
+                    keys.append(key)
+        return sorted(keys)

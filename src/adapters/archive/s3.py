@@ -1,0 +1,132 @@
+"""An S3 archive (`s3://bucket/prefix`) over boto3: AWS S3, MinIO or any S3-compatible store.
+
+Endpoint, region and credentials come from the standard AWS variables (AWS_ENDPOINT_URL,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, profiles) unless settings give them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ...application.ports import StoredObject
+from ...application.stored_log import ArchiveError, ArchiveUnavailableError
+from .keys import checked_key, differs, stored
+
+_UNAVAILABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}
+
+
+class S3Archive:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.url = f"s3://{bucket}" + (f"/{self.prefix}" if self.prefix else "")
+        self.client = client or _client(endpoint_url, region)
+
+    def _key(self, key: str) -> str:
+        key = checked_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        try:
+            yield
+        except NoCredentialsError as e:
+            raise ArchiveError(
+                f"no credentials for {self.url}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            ) from e
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code == "NoSuchBucket":
+                raise ArchiveError(f"bucket {self.bucket!r} does not exist ({self.url})") from e
+            if code in _UNAVAILABLE_CODES:
+                raise ArchiveUnavailableError(f"{what} {self.url}: {code}, retry later") from e
+            raise ArchiveError(f"{what} {self.url} failed: {code or e}") from e
+        except BotoCoreError as e:  # connection refused, timeouts, DNS
+            raise ArchiveUnavailableError(f"{what} {self.url}: unreachable ({e})") from e
+
+    def put(self, key: str, data: bytes) -> StoredObject:
+        full = self._key(key)
+        digest = hashlib.sha256(data).hexdigest()
+        existing = self.get(key)
+        if existing is not None:
+            if existing != data:
+                raise differs(key, self.url)
+            return stored(key, existing)
+        with self._errors(f"cannot write {key} to"):
+            self.client.put_object(
+                Bucket=self.bucket, Key=full, Body=data, Metadata={"sha256": digest}
+            )
+        written = self.get(key)  # verified: read back size and sha256
+        if written is None or written != data:
+            raise ArchiveError(f"{self.url}/{key} did not read back as written")
+        return stored(key, written)
+
+    def get(self, key: str) -> bytes | None:
+        full = self._key(key)
+        with self._errors(f"cannot read {key} from"):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=full)
+            except self.client.exceptions.NoSuchKey:
+                return None
+            body: bytes = response["Body"].read()
+            return body
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        full = self._key(key)
+        with self._errors(f"cannot look up {key} in"):
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=full)
+            except ClientError as e:
+                if str(e.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFound"):
+                    return False
+                raise
+            return True
+
+    def list(self, prefix: str) -> list[str]:
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        keys: list[str] = []
+        with self._errors("cannot list"):
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                keys.extend(obj["Key"][cut:] for obj in page.get("Contents", []))
+        return sorted(keys)
+
+    def check_bucket(self) -> None:
+        """Fail now, naming the bucket, when it does not exist or is not reachable."""
+        with self._errors("cannot reach"):
+            self.client.head_bucket(Bucket=self.bucket)
+
+
+def _client(endpoint_url: str | None, region: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=3,
+        read_timeout=30,
+        retries={"max_attempts": 2, "mode": "standard"},
+        s3={"addressing_style": "path"} if endpoint_url else {},
+    )
+    session = boto3.session.Session()
+    return session.client(
+        "s3",
+        endpoint_url=endpoint_url or None,
+        region_name=region or session.region_name or "us-east-1",
+        config=config,
+    )

@@ -1,0 +1,1 @@
+"""Capture adapters: hashing, git state, environment, configs, pinning, processes, heartbeats."""

@@ -1,0 +1,61 @@
+"""Git state of a working directory (commit, branch, tag, dirty, remote) via the `git` CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from ...domain.record import CodeVersion
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def parse_status_v2(text: str) -> tuple[str | None, str | None, bool]:
+    """(commit, branch, dirty) from `git status --porcelain=v2 --branch`."""
+    commit = branch = None
+    dirty = False
+    for line in text.splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.split(" ", 2)[2]
+            commit = None if oid == "(initial)" else oid
+        elif line.startswith("# branch.head "):
+            head = line.split(" ", 2)[2]
+            branch = None if head == "(detached)" else head
+        elif line and not line.startswith("#"):
+            dirty = True
+    return commit, branch, dirty
+
+
+def parse_remotes(text: str) -> str | None:
+    """origin's URL, else the first remote's, from `git config --get-regexp remote..*.url`."""
+    urls = {}
+    for line in text.splitlines():
+        key, _, url = line.partition(" ")
+        urls[key.removeprefix("remote.").removesuffix(".url")] = url
+    return urls.get("origin") or next(iter(urls.values()), None)
+
+
+def git_state(cwd: Path) -> CodeVersion | None:
+    """None when `git` is missing or `cwd` is not inside a repository (three `git` calls)."""
+    if shutil.which("git") is None:
+        return None
+    status = _git(cwd, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if status is None:
+        return None
+    commit, branch, dirty = parse_status_v2(status)
+    if commit is None:
+        return None
+    tag = _git(cwd, "describe", "--tags", "--exact-match", "HEAD")
+    remote = parse_remotes(_git(cwd, "config", "--get-regexp", r"^remote\..*\.url$") or "")
+    return CodeVersion(
+        repository=remote, commit=commit, tag=tag or None, branch=branch, dirty=dirty
+    )

@@ -1,0 +1,265 @@
+"""`provledger run`: record `running`, run the command with heartbeats, record the final record.
+
+Everything that can be wrong with the request (empty command, missing or malformed config,
+missing input) is refused before anything is recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ...application.capture import Finished, Heartbeats, finish_execution, key_of, start_execution
+from ...application.ledger import Ledger
+from ...domain.record import ExecutionRecord, Spec, Status
+from .config import LoadedConfig, load_config
+from .environment import environment
+from .errors import CaptureError
+from .gitstate import git_state
+from .hashing import directory_entries, file_refs
+from .heartbeat import beating
+from .pinning import pin
+from .process import ProcessResult, run_process
+
+MANIFEST_LIMIT = 10_000
+
+
+class _Background(threading.Thread):
+    """Run a function beside the main work (git and package scans while hashing/running)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        super().__init__(daemon=True)
+        self.fn = fn
+        self.value: Any = None
+        self.error: Exception | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.value = self.fn()
+        except Exception as e:  # reported as missing information, never fatal
+            self.error = e
+
+    def result(self) -> Any:
+        self.join()
+        return self.value
+
+
+@dataclass
+class RunRequest:
+    command: list[str]
+    cwd: Path = field(default_factory=Path.cwd)
+    case: str | None = None
+    namespace: str = "default"
+    config: Path | None = None
+    inputs: list[Path] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)
+    reproduces: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    echo: bool = True
+    echo_stdout_to_stderr: bool = False
+    heartbeat_interval: float = 10.0
+
+
+@dataclass
+class RunOutcome:
+    final: ExecutionRecord
+    finished: Finished
+    record_file: Path
+    process: ProcessResult
+
+    @property
+    def exit_code(self) -> int:
+        if self.process.cancelled:
+            return 130 if self.process.signal_name == "SIGINT" else 143
+        return self.process.exit_code if self.process.exit_code is not None else 1
+
+
+def new_execution_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def _uri(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.relative_to(cwd)) if path.is_absolute() else str(path)
+    except ValueError:
+        return str(path)
+
+
+def _resolve(path: Path, cwd: Path) -> Path:
+    return path if path.is_absolute() else cwd / path
+
+
+class Capture:
+    def __init__(self, ledger: Ledger, home: Path, heartbeats: Heartbeats) -> None:
+        self.ledger, self.home, self.heartbeats = ledger, home, heartbeats
+
+    def prepare(self, request: RunRequest) -> tuple[ExecutionRecord, LoadedConfig | None]:
+        """The `running` record; raises CaptureError for bad input, before recording."""
+        if not request.command or not request.command[0].strip():
+            raise CaptureError("no command to run: give it after `--`, e.g. provledger run -- make")
+        if not request.cwd.is_dir():
+            raise CaptureError(f"{request.cwd}: working directory not found")
+        code = _Background(lambda: git_state(request.cwd))
+        config = load_config(_resolve(request.config, request.cwd)) if request.config else None
+        inputs = file_refs(
+            [_resolve(p, request.cwd) for p in request.inputs],
+            role="input",
+            uris=[_uri(p, request.cwd) for p in request.inputs],
+        )
+        now = datetime.now(UTC)
+        case = request.case or (
+            config.path.stem if config else Path(request.command[0]).name or "run"
+        )
+        outputs = [_uri(p, request.cwd) for p in request.outputs]
+        pinned, pinned_inputs = pin(
+            config,
+            cwd=request.cwd,
+            inputs=inputs,
+            outputs=outputs,
+            command=request.command,
+            case=case,
+            namespace=request.namespace,
+            code=code.result(),
+        )
+        spec = Spec(
+            format=config.format if config else None,
+            text=config.text if config else None,
+            sha256=config.sha256 if config else None,
+            resolved=pinned,
+        )
+        record = ExecutionRecord(
+            execution_id=new_execution_id(now),
+            case=case,
+            namespace=request.namespace,
+            status=Status.RUNNING,
+            started=now,
+            spec=spec,
+            inputs=pinned_inputs,
+            code=code.result(),
+            command=list(request.command),
+            tags={"captured_by": "provledger run", **request.tags},
+            attributes={
+                "cwd": str(request.cwd),
+                "config_path": pinned["config"]["path"] if config else None,
+                "outputs": outputs,
+            },
+            reproduces=request.reproduces,
+        )
+        return record, config
+
+    def run(
+        self,
+        request: RunRequest,
+        finalize: Callable[[ExecutionRecord], ExecutionRecord] | None = None,
+    ) -> RunOutcome:
+        running, _ = self.prepare(request)
+        env = _Background(lambda: environment(cache_dir=self.home / "cache"))
+        start_execution(self.ledger, running)
+        key = key_of(running)
+        log_dir = self.home / "artifacts" / str(key)
+        info = {
+            "execution_id": running.execution_id,
+            "case": running.case_key,
+            "host": os.uname().nodename,
+            "pid": os.getpid(),
+        }
+        with beating(self.heartbeats, key, info, request.heartbeat_interval):
+            result = run_process(
+                running.command,
+                request.cwd,
+                log_dir,
+                echo=request.echo,
+                echo_stdout_to_stderr=request.echo_stdout_to_stderr,
+            )
+            final = self._final(running, request, result, env.result())
+            if finalize is not None:
+                final = finalize(final)
+            finished = finish_execution(self.ledger, final)
+        return RunOutcome(final, finished, write_record_file(final, request.cwd), result)
+
+    def _final(
+        self,
+        running: ExecutionRecord,
+        request: RunRequest,
+        result: ProcessResult,
+        env: Any,
+    ) -> ExecutionRecord:
+        present = [p for p in request.outputs if _resolve(p, request.cwd).exists()]
+        missing = [_uri(p, request.cwd) for p in request.outputs if p not in present]
+        outputs = file_refs(
+            [_resolve(p, request.cwd) for p in present],
+            role="output",
+            uris=[_uri(p, request.cwd) for p in present],
+        )
+        manifests = {
+            _uri(p, request.cwd): directory_entries(_resolve(p, request.cwd))
+            for p in present
+            if _resolve(p, request.cwd).is_dir()
+        }
+        manifests = {u: m for u, m in manifests.items() if len(m) <= MANIFEST_LIMIT}
+        artifacts = file_refs([result.stdout_path, result.stderr_path], role="log", uris=None)
+        artifacts = [
+            msgspec.structs.replace(a, role=role)
+            for a, role in zip(artifacts, ("stdout", "stderr"), strict=True)
+        ]
+        logs = []
+        if result.cancelled:
+            status = Status.CANCELLED
+            logs.append(f"cancelled: provledger received {result.signal_name}")
+        elif result.error is not None:
+            status = Status.FAILED
+            logs.append(result.error)
+        elif result.exit_code != 0:
+            status = Status.FAILED
+            logs.append(f"command exited with status {result.exit_code}")
+        elif missing:
+            status = Status.INCOMPLETE
+            logs.append(f"declared outputs missing: {', '.join(missing)}")
+        else:
+            status = Status.SUCCEEDED
+        return msgspec.structs.replace(
+            running,
+            status=status,
+            ended=max(result.ended, running.started or result.ended),
+            outputs=outputs,
+            artifacts=artifacts,
+            environment=env,
+            logs=logs,
+            missing=[f"outputs: {u}" for u in missing],
+            attributes={
+                **running.attributes,
+                "exit_code": result.exit_code,
+                "stdout_tail": result.stdout_tail,
+                "stderr_tail": result.stderr_tail,
+                **({"output_manifests": manifests} if manifests else {}),
+            },
+        )
+
+
+def record_file_path(record: ExecutionRecord, cwd: Path) -> Path:
+    """`<stem>.record.json` next to the primary output, else `experiment_record.json` in cwd."""
+    output = record.primary_output
+    declared = record.attributes.get("outputs") or []
+    uri = output.uri if output is not None else (declared[0] if declared else None)
+    if uri is not None:
+        path = _resolve(Path(uri), cwd)
+        if path.parent.is_dir():
+            return path.parent / f"{path.stem if path.is_file() else path.name}.record.json"
+    return cwd / "experiment_record.json"
+
+
+def write_record_file(record: ExecutionRecord, cwd: Path) -> Path:
+    path = record_file_path(record, cwd)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(msgspec.json.encode(record))
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,227 @@
+"""Live capture: `run`, `pin`, `reproduce`, `stale` (see docs/capture.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .commands_archive import status_section
+from .main import app, open_ledger
+from .output import console, errors, print_json
+
+if TYPE_CHECKING:
+    from ...application.ledger import Ledger
+    from ..capture.session import Capture, RunOutcome
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+RUN_CONTEXT = {"allow_interspersed_args": False}
+STATUS_STALE_TIMEOUT = 300.0
+
+
+def _capture(ledger: Ledger) -> Capture:
+    from ..capture.heartbeat import FileHeartbeats
+    from ..capture.session import Capture
+    from ..settings import Settings
+
+    home = Settings().home
+    return Capture(ledger, home, FileHeartbeats(home / "heartbeats"))
+
+
+def _summary(outcome: RunOutcome) -> dict[str, Any]:
+    final = outcome.final
+    return {
+        "execution_id": final.execution_id,
+        "case": final.case_key,
+        "status": final.status.value,
+        "exit_code": outcome.process.exit_code,
+        "canonical": outcome.finished.canonical,
+        "record_file": str(outcome.record_file),
+        "reproduces": final.reproduces,
+        "verdict": (final.attributes.get("reproduction") or {}).get("verdict"),
+        "differing": (final.attributes.get("reproduction") or {}).get("differing"),
+    }
+
+
+def _report(outcome: RunOutcome, as_json: bool) -> None:
+    summary = _summary(outcome)
+    if as_json:
+        print_json(summary)
+    else:
+        line = (
+            f"{summary['status']}: {summary['case']} {summary['execution_id']}"
+            f"{' (canonical)' if summary['canonical'] else ''} -> {summary['record_file']}"
+        )
+        if summary["verdict"]:
+            line += f"; reproduction {summary['verdict']}"
+            if summary["differing"]:
+                line += f" ({', '.join(summary['differing'])})"
+        errors.print(line, highlight=False, markup=False, soft_wrap=True)
+        for message in outcome.final.logs:
+            errors.print(f"  {message}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command(context_settings=RUN_CONTEXT)
+def run(
+    command: Annotated[list[str], typer.Argument(help="The command, after `--`.")],
+    case: Annotated[
+        str | None, typer.Option(help="Case name (default: config or command).")
+    ] = None,
+    namespace: Annotated[str, typer.Option(help="Case namespace.")] = "default",
+    config: Annotated[Path | None, typer.Option(help="Config file: TOML, YAML or JSON.")] = None,
+    inputs: Annotated[
+        list[Path] | None, typer.Option("--input", help="Input file or folder (repeatable).")
+    ] = None,
+    outputs: Annotated[
+        list[Path] | None, typer.Option("--output", help="Output file or folder (repeatable).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Do not echo the command's output.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run COMMAND and record it: running at start, final record at exit (status = its own)."""
+    from ..capture.session import RunRequest
+
+    request = RunRequest(
+        command=list(command),
+        case=case,
+        namespace=namespace,
+        config=config,
+        inputs=list(inputs or []),
+        outputs=list(outputs or []),
+        echo=not quiet,
+        echo_stdout_to_stderr=as_json,
+    )
+    with open_ledger() as ledger:
+        outcome = _capture(ledger).run(request)
+        _report(outcome, as_json)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def pin(
+    config: Annotated[Path, typer.Argument(help="Config file: TOML, YAML or JSON.")],
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Where (.yaml or .json).")] = None,
+    inputs: Annotated[
+        list[Path] | None, typer.Option("--input", help="Extra input to pin (repeatable).")
+    ] = None,
+    case: Annotated[str | None, typer.Option(help="Case name (default: config stem).")] = None,
+    namespace: Annotated[str, typer.Option(help="Case namespace.")] = "default",
+) -> None:
+    """Write the fully resolved working config: every input pinned by sha256, defaults explicit."""
+    from ..capture.config import load_config
+    from ..capture.gitstate import git_state
+    from ..capture.hashing import file_refs
+    from ..capture.pinning import pin as pin_config
+    from ..capture.pinning import write_pinned
+    from .output import user_errors
+
+    with user_errors():
+        cwd = Path.cwd()
+        loaded = load_config(config)
+        extra = list(inputs or [])
+        refs = file_refs(extra, role="input", uris=[str(p) for p in extra])
+        pinned, _ = pin_config(
+            loaded,
+            cwd=cwd,
+            inputs=refs,
+            outputs=[],
+            command=[],
+            case=case or loaded.path.stem,
+            namespace=namespace,
+            code=git_state(cwd),
+        )
+        target = out or config.with_name(f"{config.stem}.working.yaml")
+        write_pinned(pinned, target)
+        console.print(f"pinned {len(pinned['inputs'])} input(s) -> {target}", highlight=False)
+
+
+@app.command()
+def reproduce(
+    execution: Annotated[str, typer.Argument(help="Execution id to re-run.")],
+    in_dir: Annotated[
+        Path | None, typer.Option("--in", help="Directory to re-run in (default: the original).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Run even if inputs differ.")] = False,
+    quiet: Annotated[bool, typer.Option(help="Do not echo the command's output.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-run a recorded command after checking its inputs; record the verdict."""
+    from ..capture.reproducing import reproduce as reproduce_execution
+
+    with open_ledger() as ledger:
+        outcome = reproduce_execution(
+            _capture(ledger),
+            execution,
+            in_dir,
+            force=force,
+            echo=not quiet,
+            echo_stdout_to_stderr=as_json,
+        )
+        _report(outcome, as_json)
+    raise typer.Exit(0 if outcome.final.status.value == "succeeded" else outcome.exit_code or 1)
+
+
+@app.command()
+def stale(
+    timeout: Annotated[
+        float, typer.Option(help="Seconds without a heartbeat before a run is stale.")
+    ] = 300.0,
+    mark: Annotated[bool, typer.Option(help="End the stale executions (see --as).")] = False,
+    mark_as: Annotated[str, typer.Option("--as", help="unknown | cancelled")] = "unknown",
+    as_json: JsonOpt = False,
+) -> None:
+    """List running executions whose capture stopped beating; --mark ends them."""
+    from ...application.capture import find_stale, mark_stale
+    from ...domain.record import Status
+    from ..capture.heartbeat import FileHeartbeats
+    from ..settings import Settings
+    from .output import fail
+
+    if mark_as not in ("unknown", "cancelled"):
+        fail(f"--as must be unknown or cancelled, not {mark_as!r}")
+    if timeout <= 0:
+        fail(f"--timeout must be positive, not {timeout}")
+    with open_ledger() as ledger:
+        beats = FileHeartbeats(Settings().home / "heartbeats")
+        found = find_stale(ledger, beats, timeout)
+        marked = mark_stale(ledger, beats, found, Status(mark_as)) if mark else []
+    rows = [
+        {
+            "execution_id": s.execution_id,
+            "case": s.case,
+            "started": s.started,
+            "last_beat": s.last_beat.isoformat() if s.last_beat else None,
+            "silent_seconds": round(s.silent_seconds, 1),
+            "marked": mark_as if any(m.execution_id == s.execution_id for m in marked) else None,
+        }
+        for s in found
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"no stale executions (timeout {timeout:g} s)")
+    for row in rows:
+        done = f" -> {row['marked']}" if row["marked"] else ""
+        console.print(
+            f"{row['case']} {row['execution_id']}: silent {row['silent_seconds']} s{done}",
+            highlight=False,
+        )
+
+
+@status_section("capture")
+def _capture_status(ledger: Ledger) -> dict[str, Any]:
+    """`provledger status`: running executions, and those whose capture stopped beating."""
+    from ...application.capture import find_stale, running_rows
+    from ..capture.heartbeat import FileHeartbeats
+    from ..settings import Settings
+
+    beats = FileHeartbeats(Settings().home / "heartbeats")
+    found = find_stale(ledger, beats, STATUS_STALE_TIMEOUT)
+    return {
+        "running": len(running_rows(ledger)),
+        f"stale (no heartbeat for {STATUS_STALE_TIMEOUT:g} s; `provledger stale --mark`)": [
+            f"{s.case} {s.execution_id} silent {s.silent_seconds:.0f} s" for s in found
+        ],
+    }

@@ -1,0 +1,120 @@
+"""The FastAPI application factory: routers, auth, errors, limits, projection follower.
+
+Nothing is built at import: `create_app(ledger, …)` wires one app around a ledger;
+`app_from_environment()` is the uvicorn factory `provledger serve` uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, FastAPI
+
+from ...application.ledger import Ledger
+from ...application.ports import Archive
+from .deps import Consistency, Services
+from .errors import install_error_handlers
+from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
+from .openapi import install_openapi
+from .routes import cases, executions, executions_write, experiments, status
+from .routes import tokens as token_routes
+from .schemas.common import ERROR_RESPONSES
+from .tokens import TokenStore, token_store_for
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger("provledger.http")
+
+
+def create_app(
+    ledger: Ledger,
+    *,
+    public_read: bool = False,
+    archive: Archive | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    tokens: TokenStore | None = None,
+    follow: bool = True,
+    follow_interval: float = 0.5,
+    read_timeout: float = 5.0,
+    close_ledger: bool = False,
+) -> FastAPI:
+    """An app over `ledger`; `follow` runs a thread keeping read models fresh from other writers."""
+    services = Services(
+        ledger=ledger,
+        tokens=tokens if tokens is not None else token_store_for(ledger),
+        archive=archive,
+        public_read=public_read,
+        consistency=Consistency(ledger, timeout=read_timeout),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        follower = None
+        if follow:
+            follower = threading.Thread(
+                target=ledger.runner.follow,
+                args=(stop, follow_interval),
+                name="provledger-projection-follower",
+                daemon=True,
+            )
+            follower.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if follower is not None:
+                follower.join(timeout=10)
+            if close_ledger:
+                ledger.close()
+
+    app = FastAPI(
+        title="provledger",
+        version="1",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (cases, executions_write, executions, experiments, status, token_routes):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(experiments.router)  # DissModel clients call these at the root
+    app.include_router(status.health_router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Uvicorn factory: settings from PROVLEDGER_* (see `provledger serve`)."""
+    from ..bootstrap import bootstrap
+    from ..settings import Settings
+
+    settings = Settings()
+    ledger = bootstrap(settings)
+    return create_app(
+        ledger,
+        public_read=os.environ.get("PROVLEDGER_PUBLIC_READ", "") in ("1", "true", "yes"),
+        archive=archive_from_settings(settings),
+        max_body_bytes=int(os.environ.get("PROVLEDGER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        close_ledger=True,
+    )
+
+
+def archive_from_settings(settings: Settings) -> Archive | None:
+    """The archive named by PROVLEDGER_ARCHIVE_URL; None when none is configured."""
+    if not settings.archive_url:
+        return None
+    from ..archive import archive_for
+
+    return archive_for(settings)

@@ -1,0 +1,132 @@
+"""Executions: list pages, one execution, history, diff, and recording results."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .common import Deltas, Schema
+
+
+class ExecutionPublic(Schema):
+    id: str = Field(description="The execution's uuid")
+    execution_id: str = Field(description="The external id it was recorded with")
+    case_id: str
+    case: str = Field(description="namespace/name")
+    namespace: str
+    case_name: str
+    group: str | None
+    status: str
+    is_canonical: bool
+    change_count: int
+    started: str | None
+    ended: str | None
+    recorded_at: str | None
+    tags: dict[str, str]
+    retracted: bool
+    position: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ExecutionPublic:
+        return cls(**execution_fields(row))
+
+
+def execution_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "execution_id": row["execution_id"],
+        "case_id": row["case_id"],
+        "case": f"{row['namespace']}/{row['case_name']}",
+        "namespace": row["namespace"],
+        "case_name": row["case_name"],
+        "group": row["grp"],
+        "status": row["status"],
+        "is_canonical": bool(row["is_canonical"]),
+        "change_count": row["change_count"] or 0,
+        "started": row["started"],
+        "ended": row["ended"],
+        "recorded_at": row["recorded_at"],
+        "tags": row["tags"] or {},
+        "retracted": bool(row["retracted"]),
+        "position": row["position"],
+    }
+
+
+class ExecutionDetail(ExecutionPublic):
+    deltas: Deltas | None = Field(description="Changes against the canonical; null: no baseline")
+    config: dict[str, Any] = Field(description="The compared configuration fields, flattened")
+    params: dict[str, Any]
+    importer: str | None
+    output_sha256: str | None
+    persisted: dict[str, str] = Field(description="Where the record was archived -> sha256")
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ExecutionDetail:
+        return cls(
+            **execution_fields(row),
+            deltas=row["deltas"],
+            config=row["config"] or {},
+            params=row["params"] or {},
+            importer=row["importer"],
+            output_sha256=row["output_sha256"],
+            persisted=row["persisted"] or {},
+        )
+
+
+class ExecutionsPage(Schema):
+    items: list[ExecutionPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done")
+
+
+class HistoryEvent(Schema):
+    position: int
+    type: str = Field(description="Event type, e.g. ExecutionRecorded, CanonicalChosen")
+    aggregate_id: str
+    version: int
+    timestamp: str
+    actor: str | None
+    correlation_id: str | None
+    ledger: str | None
+    payload: dict[str, Any]
+
+
+class HistoryPublic(Schema):
+    execution_id: str
+    items: list[HistoryEvent]
+
+
+class DiffPublic(Schema):
+    a: str
+    b: str
+    change_count: int
+    deltas: Deltas
+
+
+Outcome = Literal["created", "duplicate", "conflict", "invalid"]
+
+
+class ItemError(Schema):
+    message: str
+    field: str | None = None
+
+
+class RecordOutcome(Schema):
+    index: int = Field(description="Position of the item in the request (0 for a single record)")
+    execution_id: str | None
+    case: str | None
+    outcome: Outcome
+    status: str | None = None
+    position: int | None = Field(default=None, description="Log position (created items)")
+    canonical: bool = False
+    conflicting_fields: list[str] = Field(default_factory=list)
+    error: ItemError | None = None
+
+
+class RecordBatchResult(Schema):
+    items: list[RecordOutcome]
+    created: int
+    duplicates: int
+    conflicts: int
+    invalid: int
+    position: int = Field(description="Log position after this write; pass as min_position")

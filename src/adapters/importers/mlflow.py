@@ -1,0 +1,263 @@
+"""MLflow file store (`mlruns/`, MLflow 2 and 3 layouts): experiments -> cases, runs ->
+executions."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ...application.ingest import ReadItem
+from ...domain.record import (
+    CodeVersion,
+    Environment,
+    ExecutionRecord,
+    FileRef,
+    MetricPoint,
+    Source,
+    Status,
+)
+from .reading import ImportFileError, read_capped
+from .validate import checked
+
+IMPORTER = "mlflow"
+NAMESPACE = "mlflow"
+NOT_EXPERIMENTS = frozenset({"models", ".trash"})
+NOT_RUNS = frozenset({"tags", "datasets", "traces", "models"})
+MAX_HASH_BYTES = 1 << 30
+STATUS = {
+    1: Status.RUNNING,
+    2: Status.UNKNOWN,
+    3: Status.SUCCEEDED,
+    4: Status.FAILED,
+    5: Status.CANCELLED,
+    "RUNNING": Status.RUNNING,
+    "SCHEDULED": Status.UNKNOWN,
+    "FINISHED": Status.SUCCEEDED,
+    "FAILED": Status.FAILED,
+    "KILLED": Status.CANCELLED,
+}
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def is_store(path: Path) -> bool:
+    """`mlruns/`, or a folder holding `<digits>/meta.yaml` experiments."""
+    if path.name == "mlruns":
+        return True
+    try:
+        with os.scandir(path) as it:
+            return any(
+                e.name.isdigit() and e.is_dir() and (Path(e.path) / "meta.yaml").is_file()
+                for e in it
+            )
+    except OSError:
+        return False
+
+
+def _yaml(path: Path, cap: int) -> dict[str, Any]:
+    content = read_capped(path, cap)
+    try:
+        data = yaml.load(content.data, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as e:
+        raise ImportFileError(path, f"malformed YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ImportFileError(path, "expected a YAML mapping")
+    return data
+
+
+def _subdirs(path: Path) -> list[Path]:
+    try:
+        with os.scandir(path) as it:
+            return sorted(Path(e.path) for e in it if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+
+
+def _key_files(folder: Path, cap: int) -> dict[str, str]:
+    """`params/`, `tags/`: one file per key; keys with `/` are subfolders."""
+    out: dict[str, str] = {}
+    if not folder.is_dir():
+        return out
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            out[path.relative_to(folder).as_posix()] = read_capped(path, cap).text()
+    return out
+
+
+def read_store(root: Path, cap: int, shown: str | None = None) -> Iterator[ReadItem]:
+    """One ReadItem per run (or per unreadable experiment)."""
+    for exp_dir in _subdirs(root):
+        if exp_dir.name in NOT_EXPERIMENTS or exp_dir.name.startswith("."):
+            continue
+        meta_path = exp_dir / "meta.yaml"
+        if not meta_path.is_file():
+            continue
+        where = _shown(exp_dir, root, shown)
+        try:
+            experiment = _yaml(meta_path, cap)
+            experiment_tags = _key_files(exp_dir / "tags", cap)
+        except ImportFileError as e:
+            yield ReadItem(where, error=str(e))
+            continue
+        for run_dir in _subdirs(exp_dir):
+            if run_dir.name in NOT_RUNS or not (run_dir / "meta.yaml").is_file():
+                continue
+            run_where = _shown(run_dir, root, shown)
+            try:
+                record = read_run(run_dir, experiment, experiment_tags, cap, run_where)
+                yield ReadItem(run_where, record=checked(record, run_where))
+            except ImportFileError as e:
+                yield ReadItem(run_where, error=str(e))
+
+
+def _shown(path: Path, root: Path, shown: str | None) -> str:
+    if shown is None:
+        return str(path)
+    return f"{shown}/{path.relative_to(root).as_posix()}"
+
+
+def _ms(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, UTC)
+
+
+def read_run(
+    run_dir: Path, experiment: dict[str, Any], experiment_tags: dict[str, str], cap: int, shown: str
+) -> ExecutionRecord:
+    meta = _yaml(run_dir / "meta.yaml", cap)
+    tags = _key_files(run_dir / "tags", cap)
+    metrics, non_finite = _metrics(run_dir / "metrics", cap)
+    name = str(experiment.get("name") or experiment.get("experiment_id") or run_dir.parent.name)
+    attributes: dict[str, Any] = {
+        "experiment_id": str(meta.get("experiment_id") or run_dir.parent.name),
+        "experiment_name": name,
+    }
+    for key in ("run_name", "artifact_uri", "lifecycle_stage", "source_name", "source_version"):
+        if meta.get(key) not in (None, ""):
+            attributes[key] = meta[key]
+    if experiment_tags:
+        attributes["experiment_tags"] = experiment_tags
+    if non_finite:
+        attributes["non_finite_metric_points"] = non_finite
+    artifacts, unreadable = _artifacts(run_dir / "artifacts")
+    if unreadable:
+        attributes["unhashed_artifacts"] = unreadable
+    code = CodeVersion(
+        commit=tags.get("mlflow.source.git.commit") or None,
+        repository=tags.get("mlflow.source.git.repoURL") or None,
+        branch=tags.get("mlflow.source.git.branch") or None,
+    )
+    user = meta.get("user_id") or tags.get("mlflow.user")
+    status = STATUS.get(meta.get("status", 1), Status.UNKNOWN)
+    try:
+        started, ended = _ms(meta.get("start_time")), _ms(meta.get("end_time"))
+    except (TypeError, ValueError) as e:
+        raise ImportFileError(run_dir / "meta.yaml", f"bad start_time/end_time: {e}") from e
+    return ExecutionRecord(
+        execution_id=str(meta.get("run_id") or meta.get("run_uuid") or run_dir.name),
+        case=name.strip("/").replace("/", "-") or "Default",
+        namespace=NAMESPACE,
+        status=status,
+        started=started,
+        ended=ended,
+        params=dict(_key_files(run_dir / "params", cap)),
+        inputs=_inputs(run_dir, cap),
+        outputs=_outputs(run_dir, cap),
+        artifacts=artifacts,
+        code=code if code != CodeVersion() else None,
+        environment=Environment(user=str(user)) if user else None,
+        metrics=metrics,
+        tags=tags,
+        attributes=attributes,
+        source=Source(importer=IMPORTER, path=shown),
+    )
+
+
+def _metrics(
+    folder: Path, cap: int
+) -> tuple[dict[str, list[MetricPoint]], dict[str, list[list[Any]]]]:
+    """`<ts_ms> <value> [<step> [dataset_name dataset_digest]]` lines; step read from field 3."""
+    out: dict[str, list[MetricPoint]] = {}
+    bad: dict[str, list[list[Any]]] = {}
+    for key, text in _key_files(folder, cap).items():
+        seen: set[tuple[str, ...]] = set()
+        points = []
+        for n, line in enumerate(text.splitlines(), 1):
+            parts = tuple(line.split())
+            if not parts or parts in seen:
+                continue
+            seen.add(parts)
+            try:
+                ts, value = int(parts[0]), float(parts[1])
+                step = int(parts[2]) if len(parts) >= 3 else 0
+            except (ValueError, IndexError) as e:
+                raise ImportFileError(
+                    folder / key, f"line {n} is not `timestamp value [step]`: {line!r}"
+                ) from e
+            if not math.isfinite(value):
+                bad.setdefault(key, []).append([ts, parts[1], step])
+                continue
+            points.append(MetricPoint(value, step, datetime.fromtimestamp(ts / 1000, UTC)))
+        if points:
+            out[key] = points
+    return out, bad
+
+
+def _artifacts(folder: Path) -> tuple[list[FileRef], dict[str, str]]:
+    refs: list[FileRef] = []
+    unreadable: dict[str, str] = {}
+    if not folder.is_dir():
+        return refs, unreadable
+    base = folder.parent
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            uri = path.relative_to(base).as_posix()
+            try:
+                size = path.stat().st_size
+                digest = None
+                if size <= MAX_HASH_BYTES:
+                    with path.open("rb") as f:
+                        digest = hashlib.file_digest(f, "sha256").hexdigest()
+            except OSError as e:
+                unreadable[uri] = e.strerror or str(e)
+                refs.append(FileRef(uri=uri, role="artifact"))
+                continue
+            refs.append(FileRef(uri=uri, sha256=digest, size=size, role="artifact"))
+    return refs, unreadable
+
+
+def _inputs(run_dir: Path, cap: int) -> list[FileRef]:
+    refs = []
+    for link in _subdirs(run_dir / "inputs"):
+        if not (link / "meta.yaml").is_file():
+            continue
+        meta = _yaml(link / "meta.yaml", cap)
+        source_id = str(meta.get("source_id") or link.name)
+        dataset = run_dir.parent / "datasets" / source_id / "meta.yaml"
+        if meta.get("source_type") == "DATASET" and dataset.is_file():
+            d = _yaml(dataset, cap)
+            uri = f"mlflow-dataset:{d.get('name') or source_id}@{d.get('digest') or ''}"
+        else:
+            uri = f"mlflow-{str(meta.get('source_type') or 'input').lower()}:{source_id}"
+        refs.append(FileRef(uri=uri, role="input"))
+    return refs
+
+
+def _outputs(run_dir: Path, cap: int) -> list[FileRef]:
+    refs = []
+    for link in _subdirs(run_dir / "outputs"):
+        if (link / "meta.yaml").is_file():
+            meta = _yaml(link / "meta.yaml", cap)
+            refs.append(FileRef(uri=f"models:/{meta.get('source_id') or link.name}", role="model"))
+    return refs

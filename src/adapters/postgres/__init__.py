@@ -1,0 +1,1 @@
+"""PostgreSQL specifics: the application recorder provledger uses (see docs/adr/0004)."""

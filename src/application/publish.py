@@ -1,0 +1,125 @@
+"""Use case: publish a succeeded execution as a self-checking document; record `Published`.
+
+The document is deterministic (sorted keys, no timestamps), so publishing twice gives the same
+bytes and sha256, the archive keeps one object, and no second event is appended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from eventsourcing.persistence import IntegrityError
+
+from ..domain.errors import ExecutionStateError
+from ..domain.execution import Execution
+from ..domain.record import ExecutionRecord, Status, record_to_builtins
+from .ledger import Ledger
+from .ports import Archive
+
+PUBLISHED_FORMAT = "provledger.published/1"
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Publication:
+    execution_id: str
+    location: str
+    sha256: str
+    size: int
+    position: int
+    already_published: bool
+    document: dict[str, Any]
+
+
+def published_key(execution_id: str) -> str:
+    return f"published/{execution_id}.json"
+
+
+def publishable(record: ExecutionRecord) -> dict[str, Any]:
+    """The record plus the checksums a reader needs to verify it and its files."""
+    body = record_to_builtins(record)
+    record_bytes = msgspec.json.encode(body, order="sorted")
+    files = {
+        ref.uri: ref.sha256
+        for ref in (*record.inputs, *record.outputs, *record.artifacts)
+        if ref.sha256
+    }
+    output = record.primary_output
+    inputs = [ref for ref in record.inputs if ref.sha256]
+    return {
+        "format": PUBLISHED_FORMAT,
+        "execution_id": record.execution_id,
+        "case": record.case_key,
+        "checksums": {
+            "record_sha256": hashlib.sha256(record_bytes).hexdigest(),
+            "spec_sha256": record.spec.sha256 if record.spec else None,
+            "output_sha256": output.sha256 if output else None,
+            "input_sha256": inputs[0].sha256 if inputs else None,
+            "files": files,
+        },
+        # DissModel's publish fields, for its clients.
+        "experiment_id": record.execution_id,
+        "model_name": str(record.attributes.get("model_name") or record.group or record.case),
+        "parameters": record.params,
+        "resolved_spec": record.spec.resolved if record.spec else {},
+        "output_path": output.uri if output else None,
+        "output_sha256": output.sha256 if output else None,
+        "record": body,
+    }
+
+
+def publish(ledger: Ledger, ref: str, archive: Archive | None = None) -> Publication:
+    """Publish `ref` (succeeded, not retracted); idempotent for an unchanged document."""
+    for _ in range(MAX_ATTEMPTS):
+        execution = ledger.execution(ref)
+        _check_publishable(execution)
+        document = publishable(execution.record)
+        data = msgspec.json.encode(document, order="sorted")
+        sha256 = hashlib.sha256(data).hexdigest()
+        external = execution.record.execution_id
+        if archive is not None:
+            stored = archive.put(published_key(external), data)
+            location = f"{archive.url.rstrip('/')}/{stored.key}"
+        else:
+            location = f"ledger:published/{external}"
+        if execution.published.get(location) == sha256:
+            return Publication(
+                external,
+                location,
+                sha256,
+                len(data),
+                _published_at(ledger, execution, location),
+                True,
+                document,
+            )
+        execution.publish(location, sha256)
+        try:
+            position = ledger.events.save(execution)
+        except IntegrityError:
+            continue  # another writer appended to this execution: reload and retry
+        ledger.runner.catch_up()
+        return Publication(external, location, sha256, len(data), position, False, document)
+    raise IntegrityError("execution kept changing; try again")
+
+
+def _check_publishable(execution: Execution) -> None:
+    record = execution.record
+    if record.status is not Status.SUCCEEDED:
+        raise ExecutionStateError(
+            f"execution {record.execution_id!r} is {record.status.value}: "
+            "only succeeded executions can be published"
+        )
+    if execution.retracted:
+        raise ExecutionStateError(
+            f"execution {record.execution_id!r} is retracted and cannot be published"
+        )
+
+
+def _published_at(ledger: Ledger, execution: Execution, location: str) -> int:
+    for item in reversed(ledger.events.history(execution.id)):
+        if isinstance(item.event, Execution.Published) and item.event.location == location:
+            return item.position
+    return 0

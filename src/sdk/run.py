@@ -1,0 +1,292 @@
+"""`provledger.track(...)`: MLflow-style fluent tracking of one execution.
+
+    with provledger.track(case="heat", config={"dt": 0.1}) as run:
+        run.log_param("solver", "cg")
+        for step in range(1000):
+            run.log_metric("loss", loss, step=step)
+        run.log_artifact("plot.png")
+
+Metric points are appended to an in-memory buffer (a list append) and turned into record
+points in batches; the backend sees a `running` record at start, optional checkpoints, and the
+final record once at the end, so logging never waits on I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from ..domain.record import ExecutionRecord, FileRef, MetricPoint, ProcessingStep, Spec, Status
+from .backends import Backend
+from .errors import TrackingError
+
+_isfinite = math.isfinite
+
+
+class Run:
+    """One tracked execution. Use it through `track()`."""
+
+    def __init__(self, record: ExecutionRecord, backend: Backend, cwd: Path) -> None:
+        self._base = record
+        self.backend = backend
+        self.cwd = cwd
+        self.params: dict[str, Any] = dict(record.params)
+        self.tags: dict[str, str] = dict(record.tags)
+        self._buffer: list[tuple[str, float, int | None, float]] = []
+        self._points: dict[str, list[MetricPoint]] = {}
+        self._lock = threading.Lock()
+        self.artifacts: list[FileRef] = []
+        self.inputs: list[FileRef] = list(record.inputs)
+        self.outputs: list[FileRef] = []
+        self.steps: list[ProcessingStep] = []
+        self.logs: list[str] = []
+        self.attributes: dict[str, Any] = dict(record.attributes)
+        self.status: Status | None = None
+
+    @property
+    def execution_id(self) -> str:
+        return self._base.execution_id
+
+    run_id = execution_id
+
+    # -- logging ------------------------------------------------------------------------------
+    def log_param(self, key: str, value: Any) -> None:
+        if not key:
+            raise TrackingError("a param needs a non-empty name")
+        self.params[key] = msgspec.to_builtins(value)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        for key, value in params.items():
+            self.log_param(key, value)
+
+    def log_metric(self, name: str, value: float, step: int | None = None) -> None:
+        """Buffered: an append; checked (finite number, named) without any I/O."""
+        value = float(value)
+        if not _isfinite(value) or not name:
+            raise TrackingError(
+                f"metric {name!r}: value must be a finite number, not {value}"
+                if name
+                else "a metric needs a non-empty name"
+            )
+        self._buffer.append((name, value, step, time.time()))
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        for name, value in metrics.items():
+            self.log_metric(name, value, step)
+
+    def log_artifact(self, path: str | Path, role: str | None = None) -> FileRef:
+        ref = self._file(path, role or "artifact")
+        self.artifacts.append(ref)
+        return ref
+
+    def log_input(self, path: str | Path) -> FileRef:
+        ref = self._file(path, "input")
+        self.inputs.append(ref)
+        return ref
+
+    def log_output(self, path: str | Path) -> FileRef:
+        ref = self._file(path, "output")
+        self.outputs.append(ref)
+        return ref
+
+    def set_tag(self, key: str, value: Any) -> None:
+        if not key:
+            raise TrackingError("a tag needs a non-empty name")
+        self.tags[key] = str(value)
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.set_tag(key, value)
+
+    def step(self, name: str, **details: Any) -> None:
+        """A processing step, as usher's provenance sidecars keep them."""
+        if not name:
+            raise TrackingError("a step needs a non-empty name")
+        self.steps.append(ProcessingStep(name, datetime.now(UTC), msgspec.to_builtins(details)))
+
+    def log(self, message: str) -> None:
+        self.logs.append(str(message))
+
+    def fail(self, message: str | None = None) -> None:
+        """End as failed even without an exception."""
+        self.status = Status.FAILED
+        if message:
+            self.log(message)
+
+    # -- batching -----------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Move buffered points into the record's metric lists (one batch)."""
+        with self._lock:
+            buffer, self._buffer = self._buffer, []
+            points = self._points
+            for name, value, step, ts in buffer:
+                entry = MetricPoint(value, step, datetime.fromtimestamp(ts, UTC))
+                if name in points:
+                    points[name].append(entry)
+                else:
+                    points[name] = [entry]
+
+    def record(
+        self, status: Status | None = None, ended: datetime | None = None
+    ) -> ExecutionRecord:
+        self.flush()
+        return msgspec.structs.replace(
+            self._base,
+            status=status or Status.RUNNING,
+            ended=ended,
+            params=dict(self.params),
+            inputs=list(self.inputs),
+            outputs=list(self.outputs),
+            artifacts=list(self.artifacts),
+            metrics={k: list(v) for k, v in self._points.items()},
+            steps=list(self.steps),
+            logs=list(self.logs),
+            tags=dict(self.tags),
+            attributes=dict(self.attributes),
+        )
+
+    def _file(self, path: str | Path, role: str) -> FileRef:
+        from ..adapters.capture.hashing import file_ref
+
+        p = Path(path)
+        full = p if p.is_absolute() else self.cwd / p
+        if not full.exists():
+            raise TrackingError(f"{path}: no such file or directory")
+        return file_ref(full, role, str(path))
+
+
+def _spec(config: Any, cwd: Path, case: str, namespace: str) -> tuple[Spec | None, list[FileRef]]:
+    from ..adapters.capture.config import load_config
+    from ..adapters.capture.pinning import pin
+
+    if config is None:
+        return None, []
+    if isinstance(config, str | Path):
+        loaded = load_config(Path(config) if Path(config).is_absolute() else cwd / config)
+        pinned, inputs = pin(
+            loaded,
+            cwd=cwd,
+            inputs=[],
+            outputs=[],
+            command=[],
+            case=case,
+            namespace=namespace,
+            code=None,
+        )
+        return Spec(loaded.format, loaded.text, pinned, loaded.sha256), inputs
+    if not isinstance(config, dict):
+        raise TrackingError(
+            f"config must be a dict or a config file path, not {type(config).__name__}"
+        )
+    data = json.loads(json.dumps(msgspec.to_builtins(config), sort_keys=True))
+    text = json.dumps(data, sort_keys=True)
+    return Spec("json", text, data, hashlib.sha256(text.encode()).hexdigest()), []
+
+
+@contextmanager
+def track(
+    case: str,
+    config: Any = None,
+    *,
+    namespace: str = "default",
+    run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    backend: Backend | None = None,
+    server: str | None = None,
+    token: str | None = None,
+    checkpoint_every: float | None = 30.0,
+    capture_environment: bool = True,
+) -> Iterator[Run]:
+    """Track one execution; status from how the block ends (exception -> failed,
+    KeyboardInterrupt -> cancelled). Backend: `backend`, else `server` (or
+    PROVLEDGER_SERVER with PROVLEDGER_TOKEN), else the embedded ledger."""
+    import os
+
+    from ..adapters.capture.environment import environment
+    from ..adapters.capture.gitstate import git_state
+    from ..adapters.capture.session import new_execution_id
+    from .backends import HttpBackend, LedgerBackend
+
+    cwd = Path.cwd()
+    now = datetime.now(UTC)
+    spec, inputs = _spec(config, cwd, case, namespace)
+    server = server or os.environ.get("PROVLEDGER_SERVER")
+    owned = backend is None
+    if backend is None:
+        if server:
+            backend = HttpBackend(server, token or os.environ.get("PROVLEDGER_TOKEN"))
+        else:
+            backend = LedgerBackend()
+    home = Path(os.environ.get("PROVLEDGER_HOME", ".provledger"))
+    base = ExecutionRecord(
+        execution_id=run_id or new_execution_id(now),
+        case=case,
+        namespace=namespace,
+        status=Status.RUNNING,
+        started=now,
+        spec=spec,
+        inputs=inputs,
+        code=git_state(cwd) if capture_environment else None,
+        environment=environment(cache_dir=home / "cache") if capture_environment else None,
+        tags={"captured_by": "provledger sdk", **(tags or {})},
+        attributes={"cwd": str(cwd)},
+    )
+    from ..domain.rules import validated
+
+    try:
+        base = validated(base)
+        backend.start(base)
+    except Exception:
+        if owned:
+            backend.close()
+        raise
+    run = Run(base, backend, cwd)
+    stop = threading.Event()
+    saver = _checkpointer(run, stop, checkpoint_every)
+    status = Status.SUCCEEDED
+    try:
+        yield run
+    except KeyboardInterrupt:
+        status = Status.CANCELLED
+        run.log("cancelled: KeyboardInterrupt")
+        raise
+    except BaseException as e:
+        status = Status.FAILED
+        run.log(f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        stop.set()
+        if saver is not None:
+            saver.join()
+        final = run.record(run.status or status, datetime.now(UTC))
+        try:
+            backend.finish(final)
+        finally:
+            if owned:
+                backend.close()
+
+
+def _checkpointer(run: Run, stop: threading.Event, every: float | None) -> threading.Thread | None:
+    if not every:
+        return None
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                run.backend.checkpoint(run.record())
+            except Exception as e:  # a failing checkpoint must not stop the run
+                run.attributes["checkpoint_error"] = str(e)
+
+    thread = threading.Thread(target=loop, name="provledger-checkpoint", daemon=True)
+    thread.start()
+    return thread
