@@ -12,12 +12,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-## demo: ingest the shipped sample folder into the embedded ledger and show cases, canonicals, deltas
+DEMO := PROVLEDGER_HOME=.provledger-demo PROVLEDGER_ARCHIVE_URL= $(BIN)/provledger
+
+## demo: the main job on the embedded default (SQLite + local archive folder): ingest the shipped
+## samples, show cases with canonicals and deltas, persist records and ship the log, then audit
 demo: $(STAMP)
 	rm -rf .provledger-demo
-	PROVLEDGER_HOME=.provledger-demo $(BIN)/provledger ingest examples/records
-	PROVLEDGER_HOME=.provledger-demo $(BIN)/provledger cases
-	PROVLEDGER_HOME=.provledger-demo $(BIN)/provledger history run-3
+	$(DEMO) ingest examples/records
+	$(DEMO) cases
+	$(DEMO) history run-3
+	$(DEMO) persist
+	$(DEMO) archive
+	$(DEMO) audit
+	$(DEMO) status
 
 ## test: lint, type-check, then every test (starts its own throwaway PostgreSQL and S3 endpoint)
 test: $(STAMP)

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CLI = str(Path(sys.executable).with_name("provledger"))
@@ -57,7 +58,9 @@ def _pct(values: list[float], q: float) -> float:
 
 
 # -- the load generator (runs as its own process) ---------------------------------------------
-async def _httpx_load(url: str, paths: list[str], token: str, seconds: float, conns: int) -> dict:
+async def _httpx_load(
+    url: str, paths: list[str], token: str, seconds: float, conns: int
+) -> dict[str, Any]:
     import httpx
 
     latencies: list[float] = []
@@ -115,7 +118,7 @@ def _load(settings: object, n: int, cases: int) -> float:
     from benchmarks.workload import batches
     from provledger.adapters.bootstrap import bootstrap
 
-    ledger = bootstrap(settings)  # type: ignore[arg-type]
+    ledger = bootstrap(settings)
     start = time.perf_counter()
     done = 0
     try:
@@ -129,7 +132,7 @@ def _load(settings: object, n: int, cases: int) -> float:
     return time.perf_counter() - start
 
 
-def _sql_peer(conninfo: str, queries: list[tuple[str, list[object]]], reps: int) -> dict:
+def _sql_peer(conninfo: str, queries: list[tuple[str, list[object]]], reps: int) -> dict[str, Any]:
     import psycopg
 
     latencies = []
@@ -143,7 +146,7 @@ def _sql_peer(conninfo: str, queries: list[tuple[str, list[object]]], reps: int)
     return {"p50_ms": _pct(latencies, 0.5) * 1e3, "p99_ms": _pct(latencies, 0.99) * 1e3}
 
 
-def _run_client(url: str, paths: list[str], token: str, args: argparse.Namespace) -> dict:
+def _run_client(url: str, paths: list[str], token: str, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as f:
         f.write("\n".join(paths))
     out = subprocess.run(
@@ -166,8 +169,7 @@ def main(args: argparse.Namespace) -> None:
     try:
         db = cluster.create_database("bench")
         home = Path(tempfile.mkdtemp(prefix="provledger-bench-"))
-        # Saves of 100: larger ones hang in psycopg's pipeline here (reported; see docs/api.md).
-        settings = Settings(home=home, database_url=cluster.url(db), batch_size=100, pool_size=10)
+        settings = Settings(home=home, database_url=cluster.url(db), batch_size=1000, pool_size=10)
         print(f"loading {args.n:,} executions in {cases:,} cases into Postgres …")
         seconds = _load(settings, args.n, cases)
         print(f"  {args.n / seconds:,.0f} executions/s ({seconds:.0f} s)")

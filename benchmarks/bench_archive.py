@@ -6,10 +6,13 @@
    a plain boto3 `put_object` of the same segment bytes.
 3. Restore events/s into durable Postgres (target >= 100k/s) next to a raw binary COPY of the
    same rows into a table of the same shape.
-4. Audit (hash chains + archive byte-for-byte) time and peak memory (tracemalloc) for N events,
+4. Persister: records/s written to S3 (verified) with RecordPersisted appended, next to a
+   plain boto3 `put_object` of the same record bytes.
+5. Audit (hash chains + archive byte-for-byte) time and peak memory (tracemalloc) for N events,
    next to a plain paged scan of the event table; run at N/4 too, to show memory is flat.
 
     python -m benchmarks.bench_archive [--events 200000] [--chain-records 20000]
+        [--persist-records 5000] [--rebuild]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from provledger.adapters.settings import Settings
 from provledger.application.archive_log import iter_manifests, ship_log
 from provledger.application.audit import AuditReport, check_archive, check_chains
 from provledger.application.ledger import Ledger
+from provledger.application.persist_records import RecordPersister, record_bytes
 from provledger.application.restore import restore
 from provledger.application.stored_log import iter_rows
 from provledger.domain.execution import Execution
@@ -140,6 +144,28 @@ def archive_throughput(ledger: Ledger, s3: S3Server) -> S3Archive:
     return archive
 
 
+def persist_rate(cluster: PgCluster, tmp: str, s3: S3Server, records: int) -> None:
+    ledger = bootstrap(fresh(cluster, tmp))
+    populate(ledger, records)
+    bucket = s3.new_bucket()
+    archive = S3Archive(bucket, "ledger", endpoint_url=s3.endpoint)
+    seconds, summary = timed(RecordPersister(ledger.events, raw_log_of(ledger), archive).run)
+    bodies = [record_bytes(r) for batch in batches(records, size=1000) for r in batch]
+    client, peer_bucket = s3.client(), s3.new_bucket()
+    peer, _ = timed(
+        lambda: [
+            client.put_object(Bucket=peer_bucket, Key=f"r{i}", Body=b) for i, b in enumerate(bodies)
+        ]
+    )
+    ledger.close()
+    print(f"[persist] {summary.records} records to S3 (moto), verified, RecordPersisted appended:")
+    print(f"  provledger persist  {seconds:6.2f} s  {summary.records / seconds:9.0f} records/s")
+    print(
+        f"  boto3 put_object    {peer:6.2f} s  {len(bodies) / peer:9.0f} objects/s (same bytes) "
+        f"ratio {seconds / peer:.1f}x"
+    )
+
+
 def restore_rate(
     cluster: PgCluster, tmp: str, archive: S3Archive, events: int, with_rebuild: bool
 ) -> None:
@@ -214,6 +240,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--chain-records", type=int, default=20_000)
+    parser.add_argument("--persist-records", type=int, default=5000)
     parser.add_argument("--rebuild", action="store_true", help="Also time the projections.")
     args = parser.parse_args()
     import tempfile
@@ -223,6 +250,7 @@ def main() -> None:
     s3 = S3Server().start()
     try:
         chain_overhead(cluster, tmp, args.chain_records)
+        persist_rate(cluster, tmp, s3, args.persist_records)
         for n in (args.events // 4, args.events):
             ledger = bootstrap(fresh(cluster, tmp))
             took = populate(ledger, n)

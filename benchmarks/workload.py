@@ -36,7 +36,11 @@ def make(i: int, cases: int = 1000) -> ExecutionRecord:
             format="xml",
             resolved={
                 "compset": rng.choice(["WCYCL1850", "F2010", "B1850"]),
-                "grid": {"name": "ne30pg2_EC30to60E2r2", "atm": "ne30np4.pg2", "ocn": "EC30to60E2r2"},
+                "grid": {
+                    "name": "ne30pg2_EC30to60E2r2",
+                    "atm": "ne30np4.pg2",
+                    "ocn": "EC30to60E2r2",
+                },
                 "compiler": rng.choice(["intel", "gnu"]),
                 "mpilib": "mpich",
                 "run_type": "startup",
@@ -46,12 +50,24 @@ def make(i: int, cases: int = 1000) -> ExecutionRecord:
             sha256=f"{i:064x}",
         ),
         params={f"param_{k}": rng.random() for k in range(24)},
-        inputs=[FileRef(uri=f"/inputs/ic_{case}.nc", sha256=f"{case:064x}", size=2**30, role="input")],
-        outputs=[FileRef(uri=f"/archive/{i}/out.nc", sha256=f"{i + 7:064x}", size=2**32, role="output")],
-        code=CodeVersion(repository="https://github.com/E3SM-Project/E3SM", commit=f"{i % 97:040x}",
-                         tag="v3.0.0", branch="master"),
-        environment=Environment(host=f"node{i % 400:04d}", machine="chrysalis", user=f"user{case % 17}",
-                                platform="linux-x86_64"),
+        inputs=[
+            FileRef(uri=f"/inputs/ic_{case}.nc", sha256=f"{case:064x}", size=2**30, role="input")
+        ],
+        outputs=[
+            FileRef(uri=f"/archive/{i}/out.nc", sha256=f"{i + 7:064x}", size=2**32, role="output")
+        ],
+        code=CodeVersion(
+            repository="https://github.com/E3SM-Project/E3SM",
+            commit=f"{i % 97:040x}",
+            tag="v3.0.0",
+            branch="master",
+        ),
+        environment=Environment(
+            host=f"node{i % 400:04d}",
+            machine="chrysalis",
+            user=f"user{case % 17}",
+            platform="linux-x86_64",
+        ),
         metrics={
             "sypd": [MetricPoint(rng.uniform(1, 30), step=s) for s in range(3)],
             "throughput": [MetricPoint(rng.uniform(100, 900))],

@@ -30,6 +30,7 @@ class EventsourcingEventStore:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.app = LedgerApplication(env=env)
+        self.mapper: MsgspecMapper = self.app.mapper  # type: ignore[assignment]
         self.recorder: Any = self.app.recorder
         if isinstance(self.app.mapper, MsgspecMapper):  # the hash chain reads v-1 on a miss
             self.app.mapper.recorder = self.recorder
@@ -102,8 +103,8 @@ class EventsourcingEventStore:
         notifications = self.recorder.select_notifications(
             start=after + 1, limit=limit, inclusive_of_start=True
         )
-        to_event = self.app.mapper.to_domain_event
-        return [PositionedEvent(n.id, to_event(n)) for n in notifications]
+        decode = self.mapper.decode  # readers of the log never append: no chain bookkeeping
+        return [PositionedEvent(n.id, decode(n)) for n in notifications]
 
     def max_position(self) -> int:
         return int(self.recorder.max_notification_id() or 0)

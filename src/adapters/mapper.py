@@ -65,6 +65,18 @@ class MsgspecMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        """Decode, and remember the digest: the aggregate may be about to get a new event."""
+        event = self.decode(stored_event)
+        self._remember(
+            stored_event.originator_id,
+            stored_event.originator_version,
+            stored_event.topic,
+            stored_event.state,
+        )
+        return event
+
+    def decode(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        """Decode only: for readers of the log (projections, replay) that never append."""
         cls = resolve_topic(stored_event.topic)
         try:
             state: dict[str, Any] = _decoder.decode(stored_event.state)
@@ -79,12 +91,6 @@ class MsgspecMapper(Mapper[UUID]):
                 f"{stored_event.originator_id} v{stored_event.originator_version}: {e}"
             )
             raise MapperDeserialisationError(msg) from e
-        self._remember(
-            stored_event.originator_id,
-            stored_event.originator_version,
-            stored_event.topic,
-            stored_event.state,
-        )
         return event
 
     # -- the chain --------------------------------------------------------------------------

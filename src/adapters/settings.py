@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, unquote, urlparse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 UNPIPELINED_RECORDER_TOPIC = (
     "provledger.adapters.postgres.recorder:UnpipelinedPostgresApplicationRecorder"
 )

@@ -19,7 +19,7 @@ CASE_SORTS: dict[str, tuple[str, ...]] = {
     "opened": ("opened_at",),
 }
 EXECUTION_SORTS: dict[str, tuple[str, ...]] = {
-    "started": ("started",),
+    "started": ("sort_started",),
     "recorded": ("recorded_at",),
     "execution_id": ("execution_id",),
     "status": ("status",),
@@ -179,11 +179,11 @@ class SqlQueries:
         if cursor:
             values = decode_cursor(cursor, len(columns))
             # Keyset pagination over (sort columns, key), NULLs read as ''.
-            lhs = ", ".join(f"COALESCE({c}, '')" if c != table.key else c for c in columns)
+            lhs = ", ".join(_sortable(c) for c in columns)
             where.append(f"({lhs}) {op} ({', '.join('?' * len(columns))})")
             params += values
         order = ", ".join(
-            (f"COALESCE({c}, '')" if c != table.key else c) + (" DESC" if descending else "")
+            _sortable(c) + (" DESC" if descending else "")
             for c in columns
         )
         sql = f"SELECT * FROM {name}"
@@ -200,6 +200,14 @@ class SqlQueries:
             else None
         )
         return Page(rows, next_cursor)
+
+
+NULLABLE_SORT_COLUMNS = frozenset({"last_seen", "opened_at"})
+
+
+def _sortable(column: str) -> str:
+    """Sort columns are NOT NULL (so indexes serve the order), except a few small-table ones."""
+    return f"COALESCE({column}, '')" if column in NULLABLE_SORT_COLUMNS else column
 
 
 def encode_cursor(values: list[Any]) -> str:

@@ -218,12 +218,8 @@ class SqlViewStore:
                     for col, kind in table.columns
                 )
                 c.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-                for index in table.indexes:
-                    # Unique per generation: a rebuilt table keeps its index names when renamed.
-                    tag = uuid.uuid4().hex[:8]
-                    ix = f"ix_{table.name}_{'_'.join(index)}_{tag}"
-                    if not self._has_index_on(c, name, index):
-                        c.execute(f"CREATE INDEX {ix} ON {name} ({', '.join(index)})")
+                if not suffix:  # a table being rebuilt gets its indexes when swapped in
+                    self._ensure_indexes(c, table, name)
             c.execute(
                 self.dialect.sql(
                     f"INSERT INTO {TRACKING} (name, position) VALUES (?, 0) "
@@ -231,6 +227,13 @@ class SqlViewStore:
                 ),
                 (projection.name + suffix,),
             )
+
+    def _ensure_indexes(self, c: Any, table: Table, name: str) -> None:
+        for index in table.indexes:
+            if not self._has_index_on(c, name, index):
+                # Unique per generation: a rebuilt table keeps its index names when renamed.
+                ix = f"ix_{table.name}_{'_'.join(index)}_{uuid.uuid4().hex[:8]}"
+                c.execute(f"CREATE INDEX {ix} ON {name} ({', '.join(index)})")
 
     def _has_index_on(self, c: Any, table: str, columns: tuple[str, ...]) -> bool:
         if self.dialect.name == "sqlite":
@@ -283,6 +286,7 @@ class SqlViewStore:
             for table in projection.tables:
                 c.execute(f"DROP TABLE IF EXISTS {table.name}")
                 c.execute(f"ALTER TABLE {table.name}{suffix} RENAME TO {table.name}")
+                self._ensure_indexes(c, table, table.name)
             c.execute(
                 self.dialect.sql(f"SELECT position FROM {TRACKING} WHERE name = ?"),
                 (projection.name + suffix,),

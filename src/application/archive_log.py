@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import msgspec
 
 from .ports import Archive
-from .stored_log import ArchiveError, CorruptArchiveError, RawLog, StoredRow, iter_rows
+from .stored_log import ArchiveError, CorruptArchiveError, RawLog, StoredRow, flush, iter_rows
 
 GENESIS = "0" * 64
 FORMAT = "provledger.log-segment/1"
@@ -93,6 +93,7 @@ def ship_log(
         digest = hashlib.sha256(data).hexdigest()
         key = f"log/segments/{first:012d}-{last:012d}-{digest[:16]}.jsonl.gz"
         archive.put(key, data)
+        flush(archive)  # the segment is durable before a manifest names it
         manifest = Manifest(
             FORMAT,
             head.seq + 1,
@@ -107,6 +108,7 @@ def ship_log(
         )
         raw = msgspec.json.encode(manifest)
         archive.put(manifest_key(manifest.seq), raw)
+        flush(archive)
         head = LogHead(manifest.seq, last, hashlib.sha256(raw).hexdigest())
         save_head(log, archive, head)
         summary.segments += 1

@@ -27,7 +27,7 @@ from eventsourcing.persistence import IntegrityError
 from ..domain.execution import Execution
 from ..domain.record import ExecutionRecord, Status
 from .ports import Archive, EventStore
-from .stored_log import ArchiveUnavailableError, RawLog, iter_executions
+from .stored_log import ArchiveUnavailableError, RawLog, flush, iter_executions
 
 POSITION_KEY = "persister"
 
@@ -143,6 +143,7 @@ class RecordPersister:
         changed = [e for e in touched.values() if e.pending_events]
         if not changed:
             return
+        flush(self.archive)  # durable before it is recorded as persisted
         try:
             self.events.save(*changed)  # many RecordPersisted per save
         except IntegrityError:  # another writer appended to one of them: one by one, reloaded

@@ -128,3 +128,10 @@ def chunked(items: Iterable[StoredRow], size: int) -> Iterator[list[StoredRow]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def flush(archive: object) -> None:
+    """Make the archive's writes so far durable, if it defers that (a folder archive can)."""
+    flush_writes = getattr(archive, "flush", None)
+    if callable(flush_writes):
+        flush_writes()

@@ -63,14 +63,20 @@ class DeltaPolicies:
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Nested mappings become dotted keys; lists and scalars are leaves."""
-    if isinstance(value, Mapping):
-        if not value and prefix:
-            return {prefix: {}}
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: value}
+    out: dict[str, Any] = {}
+    stack: list[tuple[str, Any]] = [(prefix, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            if not item and path:
+                out[path] = {}
+            stack.extend(
+                (f"{path}.{key}" if path else str(key), child)
+                for key, child in reversed(item.items())
+            )
+        else:
+            out[path] = item
+    return out
 
 
 def config_fields(record: ExecutionRecord) -> dict[str, Any]:

@@ -62,6 +62,7 @@ EXECUTIONS = Table(
         ("started", "TEXT"),
         ("ended", "TEXT"),
         ("recorded_at", "TEXT"),
+        ("sort_started", "TEXT"),  # never NULL: started, or '' when unknown (indexable order)
         ("is_canonical", "INTEGER"),
         ("change_count", "INTEGER"),
         ("deltas", "JSON"),
@@ -74,12 +75,14 @@ EXECUTIONS = Table(
         ("retracted", "INTEGER"),
         ("position", "INTEGER"),
     ),
+    # Each filter an index that also serves the default order, so a page never sorts the table.
     indexes=(
         ("execution_id",),
-        ("case_id", "started"),
-        ("status",),
-        ("started",),
-        ("grp",),
+        ("sort_started", "id"),
+        ("case_id", "sort_started", "id"),
+        ("status", "sort_started", "id"),
+        ("grp", "sort_started", "id"),
+        ("is_canonical", "sort_started", "id"),
         ("output_sha256",),
     ),
 )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
@@ -43,7 +43,7 @@ class Projection(ABC):
     @abstractmethod
     def handle(self, session: ViewSession, position: int, event: Any) -> None: ...
 
-    def prefetch(self, session: ViewSession, events: Sequence[Any]) -> None:
+    def prefetch(self, session: ViewSession, events: Sequence[Any]) -> None:  # noqa: B027
         """Load, in few queries, the rows a batch of events will read (optional)."""
 
 
@@ -130,39 +130,39 @@ def _counts() -> Row:
     return {"n_executions": 0, **{f"n_{s.value}": 0 for s in Status}}
 
 
-def _new_case_row(event: Case.Opened, position: int) -> Row:
+def _case_row(
+    case: str, namespace: str, name: str, group: str | None, opened: datetime, position: int
+) -> Row:
     return {
-        "case_id": str(event.originator_id),
-        "namespace": event.namespace,
-        "name": event.name,
-        "grp": event.group,
+        "case_id": case,
+        "namespace": namespace,
+        "name": name,
+        "grp": group,
         "canonical": None,
         "canonical_execution_id": None,
         "canonical_reason": None,
         **_counts(),
-        "opened_at": iso(event.timestamp),
+        "opened_at": iso(opened),
         "first_seen": None,
         "last_seen": None,
         "position": position,
     }
+
+
+def _new_case_row(event: Case.Opened, position: int) -> Row:
+    return _case_row(
+        str(event.originator_id),
+        event.namespace,
+        event.name,
+        event.group,
+        event.timestamp,
+        position,
+    )
 
 
 def _case_row_from_record(event: Execution.Recorded, position: int) -> Row:
-    record = event.record
-    return {
-        "case_id": str(event.case_id),
-        "namespace": record.namespace,
-        "name": record.case,
-        "grp": record.group,
-        "canonical": None,
-        "canonical_execution_id": None,
-        "canonical_reason": None,
-        **_counts(),
-        "opened_at": iso(event.timestamp),
-        "first_seen": None,
-        "last_seen": None,
-        "position": position,
-    }
+    r = event.record
+    return _case_row(str(event.case_id), r.namespace, r.case, r.group, event.timestamp, position)
 
 
 class ExecutionsView(Projection):
@@ -255,6 +255,7 @@ class ExecutionsView(Projection):
             "started": iso(record.started),
             "ended": iso(record.ended),
             "recorded_at": old["recorded_at"] if old else iso(recorded_at),
+            "sort_started": iso(record.started) or "",
             "is_canonical": 0,
             "change_count": 0,
             "deltas": None,

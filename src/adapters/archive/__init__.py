@@ -20,7 +20,11 @@ __all__ = ["FolderArchive", "InMemoryArchive", "S3Archive", "archive_url_of", "o
 
 
 def open_archive(
-    url: str, *, endpoint_url: str | None = None, region: str | None = None
+    url: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    defer_sync: bool = False,
 ) -> Archive:
     """`s3://bucket/prefix`, `file:///abs/path` (or a plain path) -> an Archive."""
     parsed = urlparse(url)
@@ -35,11 +39,11 @@ def open_archive(
             raise ArchiveError(
                 f"archive URL {url!r} has a host {parsed.netloc!r}: use file:///absolute/path"
             )
-        return FolderArchive(Path(unquote(parsed.path)))
+        return FolderArchive(Path(unquote(parsed.path)), defer_sync=defer_sync)
     if parsed.scheme == "memory":
         return InMemoryArchive(url)
     if parsed.scheme == "" and url:
-        return FolderArchive(Path(url).resolve())
+        return FolderArchive(Path(url).resolve(), defer_sync=defer_sync)
     raise ArchiveError(
         f"archive URL {url!r} is not supported: use s3://bucket/prefix or file:///path"
     )
@@ -49,12 +53,13 @@ def archive_url_of(settings: Settings) -> str:
     return settings.archive_url or (settings.home.resolve() / "archive").as_uri()
 
 
-def archive_for(settings: Settings) -> Archive:
+def archive_for(settings: Settings, *, defer_sync: bool = False) -> Archive:
     """The configured archive (default: the folder `<home>/archive`)."""
     return open_archive(
         archive_url_of(settings),
         endpoint_url=settings.s3_endpoint_url,
         region=settings.s3_region,
+        defer_sync=defer_sync,
     )
 
 

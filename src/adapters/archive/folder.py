@@ -15,9 +15,13 @@ from .keys import checked_key, differs, stored
 class FolderArchive:
     """Objects are files under `root`; a new one appears whole (temp file + link) or not at all."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, defer_sync: bool = False) -> None:
         self.root = root
         self.url = root.as_uri()
+        # defer_sync: put() skips the per-file fsync; flush() makes every write so far durable
+        # with one sync (the persister flushes before it records anything as persisted).
+        self.defer_sync = defer_sync
+        self._unsynced = 0
         if root.exists() and not root.is_dir():
             raise ArchiveError(f"archive {self.url} is not a folder")
 
@@ -34,7 +38,10 @@ class FolderArchive:
                     with os.fdopen(fd, "wb") as f:
                         f.write(data)
                         f.flush()
-                        os.fsync(f.fileno())
+                        if self.defer_sync:
+                            self._unsynced += 1
+                        else:
+                            os.fsync(f.fileno())
                     with contextlib.suppress(FileExistsError):
                         os.link(tmp, path)  # never replaces an existing object
                 finally:
@@ -45,6 +52,12 @@ class FolderArchive:
         if written != data:
             raise differs(key, self.url)
         return stored(key, written)
+
+    def flush(self) -> None:
+        """Make every object written so far durable (one sync for a whole batch)."""
+        if self._unsynced:
+            os.sync()
+            self._unsynced = 0
 
     def get(self, key: str) -> bytes | None:
         path = self._path(key)

@@ -58,20 +58,30 @@ class S3Archive:
             raise ArchiveUnavailableError(f"{what} {self.url}: unreachable ({e})") from e
 
     def put(self, key: str, data: bytes) -> StoredObject:
+        """Conditional write (If-None-Match: *): never replaces an object; an existing one is
+        accepted only with identical bytes. Then read back and compared (size and sha256)."""
+        from botocore.exceptions import ClientError
+
         full = self._key(key)
         digest = hashlib.sha256(data).hexdigest()
-        existing = self.get(key)
-        if existing is not None:
-            if existing != data:
-                raise differs(key, self.url)
-            return stored(key, existing)
         with self._errors(f"cannot write {key} to"):
-            self.client.put_object(
-                Bucket=self.bucket, Key=full, Body=data, Metadata={"sha256": digest}
-            )
-        written = self.get(key)  # verified: read back size and sha256
-        if written is None or written != data:
-            raise ArchiveError(f"{self.url}/{key} did not read back as written")
+            try:
+                self.client.put_object(
+                    Bucket=self.bucket,
+                    Key=full,
+                    Body=data,
+                    Metadata={"sha256": digest},
+                    IfNoneMatch="*",
+                )
+            except ClientError as e:
+                code = str(e.response.get("Error", {}).get("Code", ""))
+                if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+        written = self.get(key)
+        if written is None:
+            raise ArchiveError(f"{self.url}/{key} did not read back after writing it")
+        if hashlib.sha256(written).hexdigest() != digest:
+            raise differs(key, self.url)
         return stored(key, written)
 
     def get(self, key: str) -> bytes | None:

@@ -34,11 +34,11 @@ def status_section(name: str) -> Callable[[StatusSection], StatusSection]:
     return register
 
 
-def _archive_and_log(ledger: Ledger) -> tuple[Any, Any]:
+def _archive_and_log(ledger: Ledger, *, defer_sync: bool = False) -> tuple[Any, Any]:
     from ..archive import archive_for, raw_log_of
     from ..settings import Settings
 
-    return archive_for(Settings()), raw_log_of(ledger)
+    return archive_for(Settings(), defer_sync=defer_sync), raw_log_of(ledger)
 
 
 @app.command("archive")
@@ -80,7 +80,7 @@ def persist(
     from ...application.persist_records import RecordPersister
 
     with open_ledger() as ledger:
-        archive, log = _archive_and_log(ledger)
+        archive, log = _archive_and_log(ledger, defer_sync=True)  # one sync per batch
         persister = RecordPersister(ledger.events, log, archive)
         if not follow:
             summary = persister.run()

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..presenters import event_public
 from .main import app, open_ledger, projections_app
 from .output import console, print_json
 
@@ -172,7 +173,7 @@ def history(
     """The execution's events (and its case's canonical choices) with positions and times."""
     with open_ledger() as ledger:
         ledger.catch_up()
-        events = [_event_public(e.position, e.event) for e in ledger.history(execution)]
+        events = [event_public(e.position, e.event) for e in ledger.history(execution)]
         if as_json:
             print_json(events)
             return
@@ -250,36 +251,9 @@ def _execution_public(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _event_public(position: int, event: Any) -> dict[str, Any]:
-    state = {
-        k: v
-        for k, v in vars(event).items()
-        if k
-        not in (
-            "originator_id",
-            "originator_version",
-            "timestamp",
-            "actor",
-            "correlation_id",
-            "ledger",
-            "originator_topic",
-        )
-    }
-    return {
-        "position": position,
-        "type": type(event).TOPIC.split(":", 1)[1],
-        "aggregate_id": str(event.originator_id),
-        "version": event.originator_version,
-        "timestamp": event.timestamp.isoformat(),
-        "actor": event.actor,
-        "correlation_id": event.correlation_id,
-        "ledger": event.ledger,
-        "payload": msgspec.to_builtins(state),
-    }
-
-
 def _brief(payload: dict[str, Any]) -> str:
     if "record" in payload:
         r = payload["record"]
-        return f"status={r.get('status')} source={(r.get('source') or {}).get('importer')}"
+        importer = (r.get("source") or {}).get("importer", "provledger")
+        return f"status={r.get('status', 'unknown')} source={importer}"
     return ", ".join(f"{k}={v}" for k, v in payload.items() if v not in (None, {}, []))[:120]

@@ -63,6 +63,7 @@ COMMAND_MODULES = (
     "commands_capture",
     "commands_serve",
     "commands_export",
+    "commands_sync",
 )
 
 

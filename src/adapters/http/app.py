@@ -22,6 +22,7 @@ from .errors import install_error_handlers
 from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 from .openapi import install_openapi
 from .routes import cases, executions, executions_write, experiments, status
+from .routes import sync as sync_routes
 from .routes import tokens as token_routes
 from .schemas.common import ERROR_RESPONSES
 from .tokens import TokenStore, token_store_for
@@ -89,6 +90,7 @@ def create_app(
     api = APIRouter(prefix=API_PREFIX)
     for module in (cases, executions_write, executions, experiments, status, token_routes):
         api.include_router(module.router)
+    api.include_router(sync_routes.router)
     app.include_router(api)
     app.include_router(experiments.router)  # DissModel clients call these at the root
     app.include_router(status.health_router)

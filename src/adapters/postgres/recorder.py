@@ -45,6 +45,7 @@ class UnpipelinedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 [e.state for e in stored_events],
             ),
         )
+
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -99,13 +99,13 @@ def from_dissmodel(data: Mapping[str, Any], source_path: str | None) -> Executio
     model = spec.get("model") if isinstance(spec.get("model"), Mapping) else {}
     model_name = d.get("model_name") or ""
     case = (model or {}).get("name") or model_name or "dissmodel"
-    source = d.get("source") or {}
+    source = _mapping(d, "source")
     inputs = []
     if isinstance(source, Mapping) and source.get("uri"):
         inputs.append(
             FileRef(uri=str(source["uri"]), sha256=source.get("checksum") or None, role="input")
         )
-    artifacts = dict(d.get("artifacts") or {})
+    artifacts = dict(_mapping(d, "artifacts"))
     output_sha = artifacts.pop("output", None) or d.get("output_sha256")
     outputs = []
     if d.get("output_path") or output_sha:
@@ -121,7 +121,7 @@ def from_dissmodel(data: Mapping[str, Any], source_path: str | None) -> Executio
             f"(expected one of {', '.join(DISSMODEL_STATUS)})",
             field="status",
         )
-    params = dict(d.get("parameters") or {})
+    params = dict(_mapping(d, "parameters"))
     for extra in ("input_format", "column_map", "band_map", "period"):
         if d.get(extra) not in (None, {}, ""):
             params[f"_{extra}"] = d[extra]
@@ -147,10 +147,24 @@ def from_dissmodel(data: Mapping[str, Any], source_path: str | None) -> Executio
             commit=d.get("model_commit") or None, version=d.get("code_version") or None
         ),
         metrics=_dissmodel_metrics(d.get("metrics") or {}),
-        logs=[str(line) for line in d.get("logs") or []],
+        logs=[str(line) for line in _list(d, "logs")],
         attributes={"model_name": model_name} if model_name else {},
         source=Source(importer="dissmodel", path=source_path),
     )
+
+
+def _list(data: Mapping[str, Any], field: str) -> list[Any]:
+    value = data.get(field) or []
+    if not isinstance(value, list):
+        raise InvalidRecordError(f"must be a list, not {type(value).__name__}", field=field)
+    return value
+
+
+def _mapping(data: Mapping[str, Any], field: str) -> Mapping[str, Any]:
+    value = data.get(field) or {}
+    if not isinstance(value, Mapping):
+        raise InvalidRecordError(f"must be an object, not {type(value).__name__}", field=field)
+    return value
 
 
 def _datetime(value: Any) -> datetime | None:

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import msgspec
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ....application.ports import ExecutionFilter
+from ... import presenters
 from ..deps import LedgerDep, Reader, ServicesDep, fresh_reads
 from ..errors import ApiError
 from ..records import RECORD_RESPONSE, record_response
@@ -148,29 +148,5 @@ def diff(a: str, b: str, ledger: LedgerDep, _: Reader) -> DiffPublic:
     return DiffPublic(a=a, b=b, change_count=len(deltas), deltas=deltas)  # type: ignore[arg-type]
 
 
-_ENVELOPE = frozenset(
-    {
-        "originator_id",
-        "originator_version",
-        "timestamp",
-        "actor",
-        "correlation_id",
-        "ledger",
-        "originator_topic",
-    }
-)
-
-
 def event_public(position: int, event: Any) -> HistoryEvent:
-    state = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
-    return HistoryEvent(
-        position=position,
-        type=type(event).TOPIC.split(":", 1)[1],
-        aggregate_id=str(event.originator_id),
-        version=event.originator_version,
-        timestamp=event.timestamp.isoformat(),
-        actor=getattr(event, "actor", None),
-        correlation_id=getattr(event, "correlation_id", None),
-        ledger=getattr(event, "ledger", None),
-        payload=msgspec.to_builtins(state),
-    )
+    return HistoryEvent(**presenters.event_public(position, event))

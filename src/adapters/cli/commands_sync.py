@@ -1,0 +1,409 @@
+"""Sync commands: remote add|list|remove, commit, push, status, info (docs/sync.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ...application.ledger import Ledger
+from ...application.sync.local import commit, describe, resolve, state_of
+from ...application.sync.maintain import counts, delete, gc, update
+from ...application.sync.pull import pull
+from ...application.sync.push import PushReport, push
+from ...application.sync.wire import (
+    SYNCED_TOPICS,
+    RemoteUnavailableError,
+    SyncError,
+    WireEvent,
+    is_synced,
+    to_wire,
+)
+from ...domain.execution import Execution
+from ...domain.record import record_to_builtins
+from ..settings import Settings
+from ..sync.client import HttpRemote
+from ..sync.registry import RemoteRegistry
+from ..sync.runconfig import read_specs, working_config, write_working
+from ..sync.store import DataStore
+from .main import app, open_ledger
+from .output import console, fail, print_json, user_errors
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+remote_app = typer.Typer(help="Named remote ledgers (provledger serve).", no_args_is_help=True)
+app.add_typer(remote_app, name="remote")
+
+
+def _registry() -> RemoteRegistry:
+    return RemoteRegistry(Settings().home)
+
+
+@contextmanager
+def _remote(name: str | None) -> Iterator[HttpRemote]:
+    registry = _registry()
+    remote = HttpRemote(registry.get(name))
+    try:
+        yield remote
+    except RemoteUnavailableError as e:
+        fail(str(e).replace("[", r"\["), code=3)
+    finally:
+        remote.close()
+
+
+@remote_app.command("add")
+def remote_add(
+    name: Annotated[str, typer.Argument(help="A short name, e.g. origin.")],
+    url: Annotated[str, typer.Argument(help="The server's URL, e.g. http://host:8000.")],
+    token: Annotated[
+        str | None, typer.Option(envvar="PROVLEDGER_REMOTE_TOKEN", help="A write token.")
+    ] = None,
+) -> None:
+    """Add a remote ledger (kept in PROVLEDGER_HOME/remotes.json, readable by you only)."""
+    with user_errors():
+        added = _registry().add(name, url, token)
+    console.print(f"added remote {escape(added.name)} -> {escape(added.url)}")
+
+
+@remote_app.command("list")
+def remote_list(as_json: JsonOpt = False) -> None:
+    """List the remotes (tokens are never printed)."""
+    with user_errors():
+        remotes = [r.public() for r in _registry().list()]
+    if as_json:
+        print_json(remotes)
+        return
+    for r in remotes:
+        console.print(f"{r['name']}\t{r['url']}\ttoken: {r['token'] or 'none'}", highlight=False)
+
+
+@remote_app.command("remove")
+def remote_remove(name: str) -> None:
+    """Forget a remote (nothing on either ledger changes)."""
+    with user_errors():
+        removed = _registry().remove(name)
+    console.print(f"removed remote {escape(removed.name)}")
+
+
+@app.command("commit")
+def commit_command(
+    ref: Annotated[str, typer.Argument(help="An execution id or uuid, or a file it produced.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark an execution and the executions its inputs came from for pushing."""
+    with open_ledger() as ledger:
+        result = commit(ledger, ref)
+    if as_json:
+        print_json(
+            {"committed": result.committed, "already": result.already, "position": result.position}
+        )
+        return
+    for name in result.committed:
+        console.print(f"committed {escape(name)}")
+    for name in result.already:
+        console.print(f"already committed {escape(name)}")
+
+
+@app.command("push")
+def push_command(
+    remote: Annotated[
+        str | None, typer.Argument(help="The remote (default: the only one).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send committed executions and their output files to a remote; resumable."""
+    with open_ledger() as ledger, _remote(remote) as client:
+        report = push(ledger, client)
+        _registry().remember_ledger(client.name, report.remote_ledger)
+    _push_report(report, as_json)
+    if report.conflicts or report.invalid:
+        raise typer.Exit(1)
+
+
+def _push_report(report: PushReport, as_json: bool) -> None:
+    summary: dict[str, Any] = {
+        "remote": report.remote,
+        "remote_ledger": report.remote_ledger,
+        "sent": report.sent,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "files_uploaded": report.files_uploaded,
+        "files_present": report.files_present,
+        "files_missing_locally": report.files_missing_locally,
+        "remote_keeps_files": report.remote_keeps_files,
+        "conflicts": [
+            {"execution_id": c.execution_id, "case": c.case, "fields": c.conflicting_fields}
+            for c in report.conflicts
+        ],
+        "invalid": [{"id": str(c.id), "error": c.error} for c in report.invalid],
+    }
+    if as_json:
+        print_json(summary)
+        return
+    if not report.sent:
+        console.print(f"nothing to push to {escape(report.remote)}")
+    else:
+        console.print(
+            f"pushed {report.sent} to {escape(report.remote)}: {report.created} new, "
+            f"{report.updated} updated, {report.unchanged} already there; files: "
+            f"{report.files_uploaded} uploaded, {report.files_present} already there",
+            highlight=False,
+        )
+    for c in report.conflicts:
+        console.print(
+            f"[red]conflict:[/] {escape(str(c.case))}/{escape(str(c.execution_id))} differs on "
+            f"the remote in {', '.join(c.conflicting_fields)}; nothing was overwritten"
+        )
+    for c in report.invalid:
+        console.print(f"[red]refused:[/] {escape(str(c.error))}")
+    if report.files_missing_locally:
+        console.print(f"not uploaded (not found here): {len(report.files_missing_locally)} files")
+    if not report.remote_keeps_files:
+        console.print("the remote keeps no files (no archive): records only")
+
+
+@app.command("pull")
+def pull_command(
+    config: Annotated[Path, typer.Argument(help="A run config with a `read:` list.")],
+    remote: Annotated[
+        str | None, typer.Option(help="The remote (default: the config's, or the only one).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Working config path.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch what CONFIG reads (executions and files, verified) and write its working config."""
+    with user_errors():
+        loaded, specs, named = read_specs(config)
+        registry = _registry()
+        chosen = registry.get(remote or named)
+        store = DataStore(Settings().home)
+    with open_ledger() as ledger, _remote(chosen.name) as client:
+        result = pull(ledger, client, specs, store)
+        registry.remember_ledger(client.name, result.remote_ledger)
+    target = out or config.with_name(f"{config.stem}.working.yaml")
+    with user_errors():
+        write_working(
+            working_config(loaded, {"name": chosen.name, "url": chosen.url}, result), target
+        )
+    summary = {
+        "working_config": str(target),
+        "executions": result.executions,
+        "inputs": [i.name for i in result.inputs],
+        "downloaded": result.downloaded,
+        "cached": result.cached,
+    }
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"pulled {len(result.executions)} execution(s), {len(result.inputs)} input(s) "
+        f"({result.downloaded} downloaded, {result.cached} cached) -> {target}",
+        highlight=False,
+    )
+
+
+@app.command("update")
+def update_command(
+    remote: Annotated[
+        str | None, typer.Argument(help="The remote (default: the only one).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch the remote's newest events of everything pulled before (nothing is overwritten)."""
+    with open_ledger() as ledger, _remote(remote) as client:
+        report = update(ledger, client)
+    conflicts = [r for r in report.results if r.outcome.value in ("conflict", "invalid")]
+    found_counts = counts(report.results)
+    summary = {
+        "checked": report.checked,
+        "counts": found_counts,
+        "absent": report.absent,
+        "conflicts": [
+            {"execution_id": r.execution_id, "case": r.case, "fields": r.conflicting_fields}
+            for r in conflicts
+        ],
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        found = ", ".join(f"{n} {k}" for k, n in sorted(found_counts.items()))
+        console.print(f"checked {report.checked} pulled execution(s): {found or 'nothing'}")
+        for r in conflicts:
+            console.print(
+                f"[red]conflict:[/] {escape(str(r.case))}/{escape(str(r.execution_id))} differs "
+                f"in {', '.join(r.conflicting_fields)}; the local copy is unchanged"
+            )
+    if conflicts:
+        raise typer.Exit(1)
+
+
+@app.command("delete")
+def delete_command(
+    ref: Annotated[str, typer.Argument(help="An execution id or uuid, or a file it produced.")],
+    force: Annotated[bool, typer.Option(help="Retract even if it was never pushed.")] = False,
+    reason: Annotated[str, typer.Option(help="Why (kept in the Retracted event).")] = "deleted",
+    as_json: JsonOpt = False,
+) -> None:
+    """Retract an execution (its history stays) and drop its cached files nothing needs."""
+    with open_ledger() as ledger:
+        done = delete(ledger, ref, DataStore(Settings().home), force=force, reason=reason)
+    if as_json:
+        print_json(
+            {
+                "execution_id": done.execution_id,
+                "case": done.case,
+                "was": done.state,
+                "files_removed": done.files_removed,
+            }
+        )
+        return
+    console.print(
+        f"retracted {escape(done.case)}/{escape(done.execution_id)} (was {done.state}); "
+        f"{len(done.files_removed)} cached file(s) removed",
+        highlight=False,
+    )
+
+
+@app.command("gc")
+def gc_command(
+    dry_run: Annotated[bool, typer.Option(help="Only list what would go.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove cached data files (PROVLEDGER_HOME/data) that no unpushed local work uses."""
+    with open_ledger() as ledger:
+        plan = gc(ledger, DataStore(Settings().home), dry_run=dry_run)
+    if as_json:
+        print_json({"dry_run": dry_run, "removed": plan.removable, "kept": plan.kept})
+        return
+    verb = "would remove" if dry_run else "removed"
+    for sha in plan.removable:
+        console.print(f"{verb} {sha}", highlight=False)
+    console.print(
+        f"{verb} {len(plan.removable)} file(s); kept {len(plan.kept)} that unpushed work uses",
+        highlight=False,
+    )
+
+
+def _remote_ledger(name: str | None) -> str | None:
+    remotes = _registry().list()
+    if name is None:
+        return remotes[0].ledger_id if len(remotes) == 1 else None
+    return _registry().get(name).ledger_id
+
+
+@app.command("status")
+def status_command(
+    ref: Annotated[
+        str | None, typer.Argument(help="An execution or a file (default: all).")
+    ] = None,
+    remote: Annotated[str | None, typer.Option(help="Sync state against this remote.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sync state: local only, committed, pushed, changed since push, retracted."""
+    with user_errors():
+        remote_ledger = _remote_ledger(remote)
+    with open_ledger() as ledger:
+        items = _status_items(ledger, ref, remote_ledger)
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item["sync"]] = counts.get(item["sync"], 0) + 1
+    if as_json:
+        print_json({"counts": counts, "items": items})
+        return
+    table = Table("case", "execution", "status", "sync")
+    for item in items:
+        table.add_row(item["case"], item["execution_id"], item["status"], item["sync"])
+    console.print(table)
+    console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no executions")
+
+
+def _status_items(ledger: Ledger, ref: str | None, remote: str | None) -> list[dict[str, Any]]:
+    if ref is not None:
+        return [describe(ledger, resolve(ledger, ref), remote)]
+    items = []
+    for key in _all_executions(ledger):
+        execution = ledger.events.get(key)
+        assert isinstance(execution, Execution)
+        item = describe(ledger, execution, remote)
+        items.append(item)
+    return items
+
+
+def _all_executions(ledger: Ledger) -> list[Any]:
+    keys: list[Any] = []
+    after = 0
+    while batch := ledger.events.read(after, 5000):
+        keys += [pe.event.originator_id for pe in batch if isinstance(pe.event, Execution.Recorded)]
+        after = batch[-1].position
+    return keys
+
+
+@app.command("info")
+def info_command(
+    ref: Annotated[str, typer.Argument(help="An execution id or uuid, or a file (by sha256).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Everything the local ledger, and each reachable remote, knows of an execution."""
+    with open_ledger() as ledger:
+        execution = resolve(ledger, ref)
+        history = ledger.events.history(execution.id)
+        local = describe(ledger, execution, None)
+        local["record"] = record_to_builtins(execution.record)
+        local["history"] = [
+            {"position": pe.position, "type": type(pe.event).__name__, "actor": pe.event.actor}
+            for pe in history
+        ]
+    remotes: dict[str, Any] = {}
+    with user_errors():
+        configured = _registry().list()
+    for config in configured:
+        client = HttpRemote(config)
+        try:
+            found = client.execution(execution.id)
+            remotes[config.name] = (
+                {"state": "absent"}
+                if found is None
+                else {
+                    "state": _remote_state(history, found),
+                    "version": found["version"],
+                    "position": found["position"],
+                    "status": found["status"],
+                }
+            )
+        except (RemoteUnavailableError, SyncError) as e:
+            remotes[config.name] = {"state": "unreachable", "error": str(e)}
+        finally:
+            client.close()
+    local["sync_local"] = state_of(history, None).value
+    local["remotes"] = remotes
+    if as_json:
+        print_json(local)
+        return
+    console.print(f"{local['case']}/{local['execution_id']} ({local['id']})", highlight=False)
+    console.print(f"status {local['status']}; sync {local['sync']}", highlight=False)
+    for entry in local["history"]:
+        console.print(
+            f"  {entry['position']:>6} {entry['type']} by {entry['actor']}", highlight=False
+        )
+    for name, state in remotes.items():
+        console.print(f"remote {name}: {state['state']}", highlight=False)
+
+
+def _remote_state(history: list[Any], remote: dict[str, Any]) -> str:
+    """Compare the synced events here and there (by time, actor, correlation id, ledger)."""
+    local_keys = {to_wire(pe.event).key for pe in history if is_synced(pe.event)}
+    remote_keys = {
+        WireEvent(e["topic"], e["state"]).key
+        for e in remote["events"]
+        if e["topic"] in SYNCED_TOPICS
+    }
+    if remote_keys - local_keys:
+        return "newer on the remote"
+    if local_keys - remote_keys:
+        return "changed since push"
+    return "same"

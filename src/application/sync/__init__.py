@@ -1,0 +1,1 @@
+"""Sync between ledgers: commit, push, receive (server side), status (docs/sync.md)."""

@@ -1,0 +1,176 @@
+"""The local side of sync: which executions made which files, commit, and sync states."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from ...domain.errors import ExecutionNotFoundError, ExecutionStateError
+from ...domain.execution import Execution
+from ..ledger import Ledger
+from ..ports import PositionedEvent
+from .wire import is_synced
+
+SCAN_BATCH = 5000
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class LogIndex:
+    """One scan of the log: file producers by sha256, and the committed executions."""
+
+    producers: dict[str, set[UUID]] = field(default_factory=dict)
+    committed: list[UUID] = field(default_factory=list)
+
+
+def scan(ledger: Ledger) -> LogIndex:
+    index = LogIndex()
+    seen: set[UUID] = set()
+    after = 0
+    while True:
+        batch = ledger.events.read(after, SCAN_BATCH)
+        if not batch:
+            return index
+        for pe in batch:
+            event = pe.event
+            if isinstance(event, Execution.Recorded | Execution.Finished):
+                for ref in event.record.outputs:
+                    if ref.sha256:
+                        index.producers.setdefault(ref.sha256, set()).add(event.originator_id)
+            elif isinstance(event, Execution.Committed) and event.originator_id not in seen:
+                seen.add(event.originator_id)
+                index.committed.append(event.originator_id)
+        after = batch[-1].position
+
+
+def resolve(ledger: Ledger, ref: str, index: LogIndex | None = None) -> Execution:
+    """An execution by id or uuid, or the execution that produced the file at path `ref`."""
+    path = Path(ref)
+    if path.is_file():
+        sha = sha256_of(path)
+        found = (index or scan(ledger)).producers.get(sha, set())
+        if not found:
+            raise ExecutionNotFoundError(f"no execution produced {ref} (sha256 {sha[:12]}…)")
+        if len(found) > 1:
+            raise ExecutionNotFoundError(
+                f"{len(found)} executions produced {ref} (sha256 {sha[:12]}…): name one by id"
+            )
+        execution = ledger.events.get(next(iter(found)))
+        assert isinstance(execution, Execution)
+        return execution
+    return ledger.execution(ref)
+
+
+def input_chain(ledger: Ledger, start: Execution, index: LogIndex) -> list[Execution]:
+    """`start` and every execution its inputs came from (by sha256), transitively."""
+    chain: dict[UUID, Execution] = {start.id: start}
+    todo = [start]
+    while todo:
+        current = todo.pop()
+        for ref in current.record.inputs:
+            for producer in index.producers.get(ref.sha256 or "", ()):
+                if producer not in chain:
+                    found = ledger.events.get(producer)
+                    assert isinstance(found, Execution)
+                    chain[producer] = found
+                    todo.append(found)
+    return list(chain.values())
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    committed: list[str]
+    already: list[str]
+    position: int
+
+
+def commit(ledger: Ledger, ref: str) -> CommitResult:
+    """Mark an execution and the chain its inputs came from for pushing (`Committed`)."""
+    index = scan(ledger)
+    for _ in range(5):
+        start = resolve(ledger, ref, index)
+        if start.retracted:
+            raise ExecutionStateError(f"execution {start.record.execution_id!r} is retracted")
+        chain = input_chain(ledger, start, index)
+        new = [e for e in chain if not e.committed and not e.retracted]
+        for e in new:
+            e.trigger_event(e.Committed)
+        try:
+            position = ledger.events.save(*new) if new else 0
+        except IntegrityError:
+            continue
+        ledger.runner.catch_up()
+        return CommitResult(
+            [_name(e) for e in new],
+            [_name(e) for e in chain if e not in new],
+            position,
+        )
+    raise IntegrityError("executions kept changing; try again")
+
+
+def _name(e: Execution) -> str:
+    return f"{e.record.case_key}/{e.record.execution_id}"
+
+
+class SyncState(StrEnum):
+    LOCAL = "local only"
+    PULLED = "pulled"
+    COMMITTED = "committed"
+    PUSHED = "pushed"
+    CHANGED = "changed since push"
+    RETRACTED = "retracted"
+
+
+def state_of(
+    history: Iterable[PositionedEvent], remote: str | None, here: str | None = None
+) -> SyncState:
+    """Sync state from an execution's history, for one remote ledger id (or any); `here` is
+    this ledger's id: an execution first recorded elsewhere and not committed here was pulled."""
+    committed = retracted = pushed = changed = False
+    origin: str | None = None
+    for pe in history:
+        event = pe.event
+        if origin is None:
+            origin = getattr(event, "ledger", None)
+        if isinstance(event, Execution.Committed):
+            committed = True
+        elif isinstance(event, Execution.Pushed) and remote in (None, event.remote):
+            pushed, changed = True, False
+        elif is_synced(event):
+            changed = True
+            retracted = retracted or isinstance(event, Execution.Retracted)
+    if pushed:
+        return SyncState.CHANGED if changed else SyncState.PUSHED
+    if retracted:
+        return SyncState.RETRACTED
+    if committed:
+        return SyncState.COMMITTED
+    pulled = here is not None and origin not in (here, "local")
+    return SyncState.PULLED if pulled else SyncState.LOCAL
+
+
+def describe(ledger: Ledger, execution: Execution, remote: str | None) -> dict[str, Any]:
+    history = ledger.events.history(execution.id)
+    return {
+        "id": str(execution.id),
+        "execution_id": execution.record.execution_id,
+        "case": execution.record.case_key,
+        "status": execution.record.status.value,
+        "sync": state_of(history, remote, ledger.ledger_id).value,
+        "pushed": dict(execution.pushed),
+        "retracted": execution.retracted,
+    }

@@ -1,0 +1,351 @@
+"""Local and remote ledgers as a user runs them: the CLI on an embedded ledger pushes to a
+`provledger serve` process on Postgres with its files on a real S3 endpoint (moto)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.support.pgcluster import PgCluster
+from tests.support.s3server import CREDENTIALS, S3Server
+
+CLI = str(Path(sys.executable).with_name("provledger"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"{args} exit {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVLEDGER_")}
+    env.update(CREDENTIALS)
+    env["COLUMNS"] = "200"
+    return env
+
+
+@dataclass
+class Remote:
+    url: str
+    token: str
+    read_token: str
+    bucket: str
+    s3: S3Server
+    process: subprocess.Popen[bytes]
+
+    def get(self, path: str) -> Any:
+        response = httpx.get(
+            f"{self.url}/api/v1{path}", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def event_count(self) -> int:
+        return int(self.get("/status")["event_count"])
+
+
+@pytest.fixture(scope="module")
+def remote(
+    pg_cluster: PgCluster, s3_server: S3Server, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Remote]:
+    env = _clean_env()
+    env["PROVLEDGER_HOME"] = str(tmp_path_factory.mktemp("server-home"))
+    env["PROVLEDGER_DATABASE_URL"] = pg_cluster.url(pg_cluster.create_database())
+    bucket = s3_server.new_bucket()
+    env["PROVLEDGER_ARCHIVE_URL"] = f"s3://{bucket}/ledger"
+    env["PROVLEDGER_S3_ENDPOINT_URL"] = s3_server.endpoint
+    token = _token(_run(env, "token", "create", "--scope", "write", "--name", "laptop").stdout)
+    read = _token(_run(env, "token", "create", "--scope", "read", "--name", "viewer").stdout)
+    port = _free_port()
+    process = subprocess.Popen(
+        [CLI, "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("provledger serve did not start") from None
+            time.sleep(0.1)
+    try:
+        yield Remote(url, token, read, bucket, s3_server, process)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _token(output: str) -> str:
+    return next(word for word in output.split() if word.startswith("plt_"))
+
+
+@dataclass
+class Laptop:
+    env: dict[str, str]
+    home: Path
+    work: Path
+    namespace: str
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return _run(self.env, *args, check=check)
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+    def record(self, execution_id: str, case: str, **fields: Any) -> None:
+        body = {"execution_id": execution_id, "case": f"{self.namespace}/{case}", **fields}
+        path = self.work / f"{execution_id}.json"
+        path.write_text(json.dumps(body))
+        self("record", str(path))
+
+    def file(self, name: str, data: bytes) -> dict[str, str]:
+        path = self.work / name
+        path.write_bytes(data)
+        return {"uri": str(path), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+@pytest.fixture
+def laptop(tmp_path: Path, remote: Remote) -> Laptop:
+    env = _clean_env()
+    env["PROVLEDGER_HOME"] = str(tmp_path / "home")
+    work = tmp_path / "work"
+    work.mkdir()
+    me = Laptop(env, tmp_path / "home", work, f"ns{uuid.uuid4().hex[:8]}")
+    me("remote", "add", "origin", remote.url, "--token", remote.token)
+    return me
+
+
+def _chain(laptop: Laptop) -> dict[str, str]:
+    grid = laptop.file("grid.nc", b"grid " * 1000)
+    result = laptop.file("result.nc", b"sst " * 2000)
+    laptop.record("prep-1", "prep", status="succeeded", outputs=[grid])
+    laptop.record(
+        "run-1", "ocean", status="succeeded", params={"dt": 0.5}, inputs=[grid], outputs=[result]
+    )
+    return result
+
+
+def test_commit_then_push_sends_the_chain_and_its_files_and_pushing_twice_changes_nothing(
+    laptop: Laptop, remote: Remote
+) -> None:
+    result = _chain(laptop)
+    committed = laptop.json("commit", result["uri"])
+    assert len(committed["committed"]) == 2
+    report = laptop.json("push")
+    assert (report["created"], report["files_uploaded"], report["conflicts"]) == (2, 2, [])
+    record = remote.get(f"/executions/run-1/record?case={laptop.namespace}/ocean")
+    assert record["params"] == {"dt": 0.5}
+    history = remote.get(f"/executions/run-1/history?case={laptop.namespace}/ocean")
+    assert history["items"][0]["actor"].startswith("user:")  # the laptop's, not the token's
+    key = f"ledger/files/sha256/{result['sha256'][:2]}/{result['sha256']}"
+    body = remote.s3.client().get_object(Bucket=remote.bucket, Key=key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == result["sha256"]
+    events = remote.event_count()
+    again = laptop.json("push")
+    assert again["sent"] == 0
+    assert remote.event_count() == events
+    states = {i["execution_id"]: i["sync"] for i in laptop.json("status")["items"]}
+    assert states == {"prep-1": "pushed", "run-1": "pushed"}
+    info = laptop.json("info", result["uri"])
+    assert info["remotes"]["origin"]["state"] == "same"
+
+
+def test_a_push_killed_after_the_server_took_it_resumes_without_duplicates(
+    laptop: Laptop, remote: Remote
+) -> None:
+    result = _chain(laptop)
+    laptop("commit", result["uri"])
+    before = laptop.home.with_name("before-push")
+    shutil.copytree(laptop.home, before)
+    laptop("push")
+    events = remote.event_count()
+    shutil.rmtree(laptop.home)
+    before.rename(laptop.home)  # as if killed before the local Pushed events were written
+    assert {i["sync"] for i in laptop.json("status")["items"]} == {"committed"}
+    report = laptop.json("push")
+    assert (report["created"], report["unchanged"], report["files_uploaded"]) == (0, 2, 0)
+    assert remote.event_count() == events
+    assert {i["sync"] for i in laptop.json("status")["items"]} == {"pushed"}
+
+
+def test_a_conflicting_execution_is_reported_and_neither_side_is_overwritten(
+    laptop: Laptop, remote: Remote
+) -> None:
+    theirs = {"execution_id": "run-1", "case": f"{laptop.namespace}/ocean", "params": {"dt": 1}}
+    httpx.post(
+        f"{remote.url}/api/v1/executions",
+        json={**theirs, "status": "succeeded"},
+        headers={"Authorization": f"Bearer {remote.token}"},
+    ).raise_for_status()
+    laptop.record("run-1", "ocean", status="succeeded", params={"dt": 0.5})
+    laptop("commit", "run-1")
+    done = laptop("push", check=False)
+    assert done.returncode == 1
+    assert "conflict" in done.stdout
+    assert "params" in done.stdout
+    assert "nothing was overwritten" in done.stdout
+    case = f"{laptop.namespace}/ocean"
+    assert remote.get(f"/executions/run-1/record?case={case}")["params"] == {"dt": 1}
+    assert laptop.json("status", "run-1")["items"][0]["sync"] == "committed"
+
+
+def test_with_the_remote_down_push_fails_clearly_and_local_work_is_unaffected(
+    laptop: Laptop,
+) -> None:
+    laptop("remote", "remove", "origin")
+    laptop("remote", "add", "origin", f"http://127.0.0.1:{_free_port()}", "--token", "plt_x")
+    _chain(laptop)
+    laptop("commit", "run-1")
+    done = laptop("push", check=False)
+    assert done.returncode == 3
+    assert "not reachable" in done.stderr
+    assert "local work is unchanged" in done.stderr
+    assert {i["sync"] for i in laptop.json("status")["items"]} == {"committed"}
+    laptop.record("run-2", "ocean", status="failed")
+    assert laptop.json("info", "run-1")["remotes"]["origin"]["state"] == "unreachable"
+
+
+def test_bad_remotes_and_tokens_get_clear_errors(laptop: Laptop, remote: Remote) -> None:
+    bad_name = laptop("remote", "add", "no/slash", remote.url, check=False)
+    assert bad_name.returncode == 2
+    assert "remote name 'no/slash' is not valid" in bad_name.stderr
+    bad_url = laptop("remote", "add", "other", "ftp://x", check=False)
+    assert "remote URL 'ftp://x' is not valid" in bad_url.stderr
+    twice = laptop("remote", "add", "origin", remote.url, check=False)
+    assert "exists already" in twice.stderr
+    assert oct((laptop.home / "remotes.json").stat().st_mode & 0o777) == "0o600"
+    listed = laptop.json("remote", "list")
+    assert listed[0]["token"] == "set"
+    assert remote.token not in json.dumps(listed)
+    assert "no remote named 'nope'" in laptop("push", "nope", check=False).stderr
+    laptop("remote", "add", "viewer", remote.url, "--token", remote.read_token)
+    _chain(laptop)
+    laptop("commit", "run-1")
+    refused = laptop("push", "viewer", check=False)
+    assert refused.returncode == 2
+    assert "write scope is needed" in refused.stderr
+    assert "no execution 'run-9'" in laptop("commit", "run-9", check=False).stderr
+
+
+SCRIPT = """
+import sys, yaml
+cfg = yaml.safe_load(open(sys.argv[1]))
+data = open(cfg["inputs"]["sst"], "rb").read()
+open("summary.txt", "w").write(f"{len(data)} bytes over {cfg['values']['threshold']}\\n")
+"""
+
+
+def test_pull_run_commit_push_round_trip_between_two_ledgers(
+    laptop: Laptop, remote: Remote, tmp_path: Path
+) -> None:
+    result = _chain(laptop)
+    laptop("commit", "run-1")
+    laptop("push")
+    other = Laptop(
+        {**laptop.env, "PROVLEDGER_HOME": str(tmp_path / "other")},
+        tmp_path / "other",
+        tmp_path / "analysis",
+        laptop.namespace,
+    )
+    other.work.mkdir()
+    other("remote", "add", "origin", remote.url, "--token", remote.token)
+    config = other.work / "analysis.yaml"
+    config.write_text(
+        f"read:\n  - case: {laptop.namespace}/*\n    output: '*.nc'\n    as: sst\nthreshold: 3\n"
+    )
+    (other.work / "summarise.py").write_text(SCRIPT)
+    pulled = json.loads(
+        subprocess.run(
+            [CLI, "pull", str(config), "--json"],
+            env=other.env,
+            cwd=other.work,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert pulled["inputs"] == ["sst", "sst.2"]  # grid.nc of prep-1, result.nc of run-1
+    working = other.work / "analysis.working.yaml"
+    pinned = yaml.safe_load(working.read_text())
+    by_sha = {r["sha256"]: r for r in pinned["read"]}
+    stored = Path(by_sha[result["sha256"]]["path"])
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == result["sha256"]
+    assert by_sha[result["sha256"]]["execution_id"] == "run-1"
+    assert {i["sync"] for i in other.json("status")["items"]} == {"pulled"}
+    done = subprocess.run(
+        [
+            CLI,
+            "run",
+            "--config",
+            str(working),
+            "--case",
+            "analysis",
+            "--namespace",
+            laptop.namespace,
+            "--output",
+            "summary.txt",
+            "--",
+            sys.executable,
+            "summarise.py",
+            str(working),
+        ],
+        env=other.env,
+        cwd=other.work,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    committed = other.json("commit", str(other.work / "summary.txt"))
+    assert len(committed["committed"]) == 3  # the analysis and the two pulled executions
+    report = other.json("push")
+    assert (report["created"], report["unchanged"]) == (1, 2)
+    cases = remote.get(f"/cases?namespace={laptop.namespace}")["items"]
+    assert sorted(c["name"] for c in cases) == ["analysis", "ocean", "prep"]
+
+
+def test_pull_with_a_bad_config_names_what_is_wrong(laptop: Laptop, remote: Remote) -> None:
+    config = laptop.work / "bad.yaml"
+    config.write_text("read:\n  - case: 3\n")
+    done = laptop("pull", str(config), check=False)
+    assert "read[0]: `case` must name a case" in done.stderr
+    config.write_text("read:\n  - case: nowhere/*\n")
+    done = laptop("pull", str(config), check=False)
+    assert "read[0]: no case on 'origin' matches 'nowhere/*'" in done.stderr
+    config.write_text("read: []\n")
+    assert "`read` must be a non-empty list" in laptop("pull", str(config), check=False).stderr
