@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 # Fixed forever: changing it would change every id ever derived.
@@ -17,9 +18,11 @@ def split_case_key(key: str, default_namespace: str = DEFAULT_NAMESPACE) -> tupl
     return namespace, name
 
 
+@lru_cache(maxsize=65_536)  # pure, and asked for many times per recorded execution
 def case_id(namespace: str, name: str) -> UUID:
     return uuid5(PROVLEDGER_NAMESPACE, f"case:{namespace}/{name}")
 
 
+@lru_cache(maxsize=65_536)
 def execution_id(case: UUID, external_id: str) -> UUID:
     return uuid5(PROVLEDGER_NAMESPACE, f"execution:{case}/{external_id}")

@@ -6,7 +6,6 @@ import math
 import re
 import unicodedata
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 
@@ -113,8 +112,3 @@ def describe_decode_error(error: msgspec.ValidationError) -> tuple[str, str | No
         return text, None
     field = where.rstrip("`").removeprefix("$").lstrip(".") or None
     return message, field
-
-
-def json_safe(value: Any) -> Any:
-    """Plain data only (used when importers build params from foreign formats)."""
-    return msgspec.to_builtins(value)

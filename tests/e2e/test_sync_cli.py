@@ -150,6 +150,12 @@ def laptop(tmp_path: Path, remote: Remote) -> Laptop:
     return me
 
 
+def _sync(laptop: Laptop) -> dict[str, Any]:
+    """The sync section of `provledger status`: counts by state, and what push would send."""
+    section: dict[str, Any] = laptop.json("status")["sync"]
+    return section
+
+
 def _chain(laptop: Laptop) -> dict[str, str]:
     grid = laptop.file("grid.nc", b"grid " * 1000)
     result = laptop.file("result.nc", b"sst " * 2000)
@@ -179,8 +185,8 @@ def test_commit_then_push_sends_the_chain_and_its_files_and_pushing_twice_change
     again = laptop.json("push")
     assert again["sent"] == 0
     assert remote.event_count() == events
-    states = {i["execution_id"]: i["sync"] for i in laptop.json("status")["items"]}
-    assert states == {"prep-1": "pushed", "run-1": "pushed"}
+    sync = laptop.json("status")["sync"]
+    assert (sync["pushed"], sync["committed"], sync["to push"]) == (2, 0, [])
     info = laptop.json("info", result["uri"])
     assert info["remotes"]["origin"]["state"] == "same"
 
@@ -196,11 +202,11 @@ def test_a_push_killed_after_the_server_took_it_resumes_without_duplicates(
     events = remote.event_count()
     shutil.rmtree(laptop.home)
     before.rename(laptop.home)  # as if killed before the local Pushed events were written
-    assert {i["sync"] for i in laptop.json("status")["items"]} == {"committed"}
+    assert _sync(laptop)["committed"] == 2
     report = laptop.json("push")
     assert (report["created"], report["unchanged"], report["files_uploaded"]) == (0, 2, 0)
     assert remote.event_count() == events
-    assert {i["sync"] for i in laptop.json("status")["items"]} == {"pushed"}
+    assert (_sync(laptop)["pushed"], _sync(laptop)["committed"]) == (2, 0)
 
 
 def test_a_conflicting_execution_is_reported_and_neither_side_is_overwritten(
@@ -221,7 +227,7 @@ def test_a_conflicting_execution_is_reported_and_neither_side_is_overwritten(
     assert "nothing was overwritten" in done.stdout
     case = f"{laptop.namespace}/ocean"
     assert remote.get(f"/executions/run-1/record?case={case}")["params"] == {"dt": 1}
-    assert laptop.json("status", "run-1")["items"][0]["sync"] == "committed"
+    assert laptop.json("info", "run-1")["sync"] == "committed"
 
 
 def test_with_the_remote_down_push_fails_clearly_and_local_work_is_unaffected(
@@ -235,7 +241,7 @@ def test_with_the_remote_down_push_fails_clearly_and_local_work_is_unaffected(
     assert done.returncode == 3
     assert "not reachable" in done.stderr
     assert "local work is unchanged" in done.stderr
-    assert {i["sync"] for i in laptop.json("status")["items"]} == {"committed"}
+    assert _sync(laptop)["committed"] == 2
     laptop.record("run-2", "ocean", status="failed")
     assert laptop.json("info", "run-1")["remotes"]["origin"]["state"] == "unreachable"
 
@@ -244,22 +250,15 @@ def test_bad_remotes_and_tokens_get_clear_errors(laptop: Laptop, remote: Remote)
     bad_name = laptop("remote", "add", "no/slash", remote.url, check=False)
     assert bad_name.returncode == 2
     assert "remote name 'no/slash' is not valid" in bad_name.stderr
-    bad_url = laptop("remote", "add", "other", "ftp://x", check=False)
-    assert "remote URL 'ftp://x' is not valid" in bad_url.stderr
-    twice = laptop("remote", "add", "origin", remote.url, check=False)
-    assert "exists already" in twice.stderr
     assert oct((laptop.home / "remotes.json").stat().st_mode & 0o777) == "0o600"
-    listed = laptop.json("remote", "list")
-    assert listed[0]["token"] == "set"
-    assert remote.token not in json.dumps(listed)
+    assert remote.token not in laptop("remote", "list").stdout
     assert "no remote named 'nope'" in laptop("push", "nope", check=False).stderr
     laptop("remote", "add", "viewer", remote.url, "--token", remote.read_token)
-    _chain(laptop)
+    laptop.record("run-1", "ocean", status="succeeded")
     laptop("commit", "run-1")
     refused = laptop("push", "viewer", check=False)
     assert refused.returncode == 2
     assert "write scope is needed" in refused.stderr
-    assert "no execution 'run-9'" in laptop("commit", "run-9", check=False).stderr
 
 
 SCRIPT = """
@@ -306,7 +305,7 @@ def test_pull_run_commit_push_round_trip_between_two_ledgers(
     stored = Path(by_sha[result["sha256"]]["path"])
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == result["sha256"]
     assert by_sha[result["sha256"]]["execution_id"] == "run-1"
-    assert {i["sync"] for i in other.json("status")["items"]} == {"pulled"}
+    assert _sync(other)["pulled"] == 2
     done = subprocess.run(
         [
             CLI,
@@ -349,3 +348,41 @@ def test_pull_with_a_bad_config_names_what_is_wrong(laptop: Laptop, remote: Remo
     assert "read[0]: no case on 'origin' matches 'nowhere/*'" in done.stderr
     config.write_text("read: []\n")
     assert "`read` must be a non-empty list" in laptop("pull", str(config), check=False).stderr
+
+
+def test_update_delete_and_gc_never_lose_unpushed_work(
+    laptop: Laptop, remote: Remote, tmp_path: Path
+) -> None:
+    result = _chain(laptop)
+    laptop("commit", "run-1")
+    laptop("push")
+    desk = Laptop(
+        {**laptop.env, "PROVLEDGER_HOME": str(tmp_path / "desk")},
+        tmp_path / "desk",
+        tmp_path / "desk-work",
+        laptop.namespace,
+    )
+    desk.work.mkdir()
+    desk("remote", "add", "origin", remote.url, "--token", remote.token)
+    config = desk.work / "read.yaml"
+    config.write_text(f"read:\n  - case: {laptop.namespace}/ocean\n    output: result.nc\n")
+    desk("pull", str(config))
+    cached = desk.home / "data" / result["sha256"][:2] / result["sha256"]
+    assert cached.is_file()
+    desk.record("mine", "analysis", status="succeeded", inputs=[result])  # local only
+    plan = desk.json("gc", "--dry-run")
+    assert plan["removed"] == []
+    assert plan["kept"] == [result["sha256"]]
+    refused = desk("delete", "mine", check=False)
+    assert refused.returncode == 2
+    assert "use --force" in refused.stderr
+    laptop("tag", "run-1", "reviewed=yes")
+    laptop("push")
+    assert desk.json("update")["counts"] == {"updated": 1}
+    assert desk.json("update")["counts"] == {"unchanged": 1}
+    desk("delete", "mine", "--force", "--reason", "wrong input")
+    assert desk.json("info", "mine")["sync"] == "retracted"
+    assert desk.json("gc")["removed"] == [result["sha256"]]
+    assert not cached.exists()
+    history = desk.json("history", "mine")
+    assert [e["type"] for e in history] == ["ExecutionRecorded", "Retracted"]

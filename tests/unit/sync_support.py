@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
 
 from provledger.application.ledger import Ledger
 from provledger.application.sync.receive import IncomingExecution, ReceiveResult, receive
-from provledger.application.sync.wire import RemoteUnavailableError, WireEvent, to_wire
+from provledger.application.sync.wire import RemoteUnavailableError, SyncError, WireEvent, to_wire
+from provledger.domain.case import Case
 from provledger.domain.context import acting_as
+from provledger.domain.execution import Execution
+from provledger.domain.ids import case_id
 from tests.fakes import memory_ledger
+
+T = TypeVar("T")
 
 
 def ledger_named(name: str) -> Ledger:
@@ -59,8 +65,74 @@ class FakeRemote:
     def put_file(self, sha256: str, data: bytes) -> None:
         self.files[sha256] = data
 
+    def case_keys(self) -> list[str]:
+        return [f"{c.namespace}/{c.name}" for c in self._aggregates(Case)]
+
+    def case(self, key: str) -> dict[str, Any] | None:
+        namespace, _, name = key.partition("/")
+        case = self.ledger.events.get(case_id(namespace, name))
+        if not isinstance(case, Case):
+            return None
+        rows = [
+            {
+                "id": str(e.id),
+                "execution_id": e.record.execution_id,
+                "status": e.record.status.value,
+                "is_canonical": e.id == case.canonical,
+                "started": str(e.record.started),
+            }
+            for e in self._aggregates(Execution)
+            if e.case_id == case.id
+        ]
+        return {"key": key, "executions": rows}
+
+    def get_file(self, sha256: str) -> bytes | None:
+        return self.files.get(sha256)
+
+    def _aggregates(self, cls: type[T]) -> list[T]:
+        found: list[T] = []
+        for pe in self.ledger.events.read(0, 100_000):
+            if isinstance(pe.event, (Case.Opened, Execution.Recorded)):
+                aggregate = self.ledger.events.get(pe.event.originator_id)
+                if isinstance(aggregate, cls):
+                    found.append(aggregate)
+        return found
+
     def execution(self, id: UUID) -> dict[str, Any] | None:
         history = self.ledger.events.history(id)
         if not history:
             return None
-        return {"events": [to_wire(pe.event).to_builtins() for pe in history]}
+        events = [to_wire(pe.event).to_builtins() for pe in history]
+        return {"events": events, "position": history[-1].position}
+
+
+class MemoryStore:
+    """The local data store, in memory."""
+
+    def __init__(self, files: dict[str, bytes] | None = None) -> None:
+        self.files = dict(files or {})
+
+    def list(self) -> list[str]:
+        return sorted(self.files)
+
+    def remove(self, sha256: str) -> None:
+        self.files.pop(sha256, None)
+
+
+class MemoryFileStore:
+    """The content-addressed data store, in memory; refuses bytes that hash otherwise."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def has(self, sha256: str) -> bool:
+        return sha256 in self.files
+
+    def path_for(self, sha256: str) -> str:
+        return f"data/{sha256[:2]}/{sha256}"
+
+    def put(self, sha256: str, data: bytes) -> str:
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise SyncError(f"downloaded file does not hash to {sha256}: not kept")
+        self.files[sha256] = data
+        return self.path_for(sha256)

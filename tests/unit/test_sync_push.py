@@ -192,12 +192,63 @@ def test_pushed_events_that_are_not_an_execution_are_refused_one_by_one() -> Non
         [
             IncomingExecution(other, events),  # the id is not prep-1's natural-key id
             IncomingExecution(good.id, bad_topic),
-            IncomingExecution(good.id, events),
         ],
     )
-    outcomes = {(r.id, r.outcome) for r in results}
-    assert (good.id, Received.CREATED) in outcomes
+    (created,) = receive(server, [IncomingExecution(good.id, events)])
+    assert created.outcome is Received.CREATED
     invalid = [r for r in results if r.outcome is Received.INVALID]
     assert len(invalid) == 2
     assert any("uuid5" in (r.error or "") for r in invalid)
     assert any("ExecutionRecorded" in (r.error or "") for r in invalid)
+
+
+def test_hostile_pushed_events_are_refused_and_nothing_is_appended() -> None:
+    laptop, server = _laptop_with_chain()
+    good = laptop.execution("prep-1")
+    events = synced_wire([pe.event for pe in laptop.events.history(good.id)])
+    recorded = events[0]
+    as_case = WireEvent(recorded.topic, {**recorded.state, "originator_topic": "provledger:Case"})
+    no_record = WireEvent(
+        recorded.topic, {k: v for k, v in recorded.state.items() if k != "record"}
+    )
+    bad_id = WireEvent(
+        recorded.topic,
+        {**recorded.state, "record": {**recorded.state["record"], "execution_id": "a/b"}},
+    )
+    finished = WireEvent("provledger:ExecutionFinished", {"record": 3})
+    head = server.events.max_position()
+    results = receive(
+        server,
+        [
+            IncomingExecution(good.id, [as_case]),
+            IncomingExecution(good.id, [no_record]),
+            IncomingExecution(good.id, [bad_id]),
+            IncomingExecution(good.id, [recorded, finished]),
+            IncomingExecution(good.id, []),
+        ],
+    )
+    assert [r.outcome for r in results] == [Received.INVALID] * 5
+    errors = " | ".join(r.error or "" for r in results)
+    assert "must create an Execution" in errors
+    assert "appears twice in the batch" in errors
+    assert server.events.max_position() == head
+    for wires in ([no_record], [bad_id], [recorded, finished]):
+        (result,) = receive(server, [IncomingExecution(good.id, wires)])
+        assert result.outcome is Received.INVALID, wires
+    assert server.events.max_position() == head
+
+
+def test_annotations_made_on_both_sides_merge_and_neither_is_lost() -> None:
+    laptop, server = _laptop_with_chain()
+    commit(laptop, "run-1")
+    remote = FakeRemote(server)
+    _push(laptop, remote)
+    with acting_as(actor="user:bob", ledger="server"):
+        server.annotate("run-1", tags={"site": "hpc"}, note="seen on the server")
+    with acting_as(actor="user:alice", ledger="laptop"):
+        laptop.annotate("run-1", tags={"reviewed": "yes"})
+    report = _push(laptop, remote)
+    assert (report.updated, report.conflicts) == (1, [])
+    assert server.execution("run-1").tags == {"site": "hpc", "reviewed": "yes"}
+    assert server.execution("run-1").notes == ["seen on the server"]
+    assert laptop.execution("run-1").tags == {"reviewed": "yes"}  # the laptop is unchanged

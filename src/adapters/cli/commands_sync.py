@@ -1,7 +1,8 @@
-"""Sync commands: remote add|list|remove, commit, push, status, info (docs/sync.md)."""
+"""Sync commands: remote, commit, push, pull, update, delete, gc, info; a `status` section."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,30 +10,26 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ...application.ledger import Ledger
-from ...application.sync.local import commit, describe, resolve, state_of
+from ...application.sync.local import SyncState, all_states, commit, describe, resolve
 from ...application.sync.maintain import counts, delete, gc, update
 from ...application.sync.pull import pull
 from ...application.sync.push import PushReport, push
 from ...application.sync.wire import (
-    SYNCED_TOPICS,
     RemoteUnavailableError,
-    SyncError,
-    WireEvent,
-    is_synced,
-    to_wire,
 )
-from ...domain.execution import Execution
 from ...domain.record import record_to_builtins
 from ..settings import Settings
 from ..sync.client import HttpRemote
 from ..sync.registry import RemoteRegistry
 from ..sync.runconfig import read_specs, working_config, write_working
 from ..sync.store import DataStore
+from ..sync.views import push_summary, remote_views
+from .commands_archive import status_section
 from .main import app, open_ledger
-from .output import console, fail, print_json, user_errors
+from .output import console, errors, fail, print_json, user_errors
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 remote_app = typer.Typer(help="Named remote ledgers (provledger serve).", no_args_is_help=True)
@@ -53,6 +50,18 @@ def _remote(name: str | None) -> Iterator[HttpRemote]:
         fail(str(e).replace("[", r"\["), code=3)
     finally:
         remote.close()
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=not enabled or not errors.is_terminal,
+        transient=True,
+    )
 
 
 @remote_app.command("add")
@@ -116,8 +125,13 @@ def push_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Send committed executions and their output files to a remote; resumable."""
-    with open_ledger() as ledger, _remote(remote) as client:
-        report = push(ledger, client)
+    with open_ledger() as ledger, _remote(remote) as client, _progress(not as_json) as bar:
+        task = bar.add_task(f"push to {remote or client.name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, advance=done, total=total)
+
+        report = push(ledger, client, on_batch=advance)
         _registry().remember_ledger(client.name, report.remote_ledger)
     _push_report(report, as_json)
     if report.conflicts or report.invalid:
@@ -125,25 +139,8 @@ def push_command(
 
 
 def _push_report(report: PushReport, as_json: bool) -> None:
-    summary: dict[str, Any] = {
-        "remote": report.remote,
-        "remote_ledger": report.remote_ledger,
-        "sent": report.sent,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "files_uploaded": report.files_uploaded,
-        "files_present": report.files_present,
-        "files_missing_locally": report.files_missing_locally,
-        "remote_keeps_files": report.remote_keeps_files,
-        "conflicts": [
-            {"execution_id": c.execution_id, "case": c.case, "fields": c.conflicting_fields}
-            for c in report.conflicts
-        ],
-        "invalid": [{"id": str(c.id), "error": c.error} for c in report.invalid],
-    }
     if as_json:
-        print_json(summary)
+        print_json(push_summary(report))
         return
     if not report.sent:
         console.print(f"nothing to push to {escape(report.remote)}")
@@ -289,58 +286,16 @@ def gc_command(
     )
 
 
-def _remote_ledger(name: str | None) -> str | None:
-    remotes = _registry().list()
-    if name is None:
-        return remotes[0].ledger_id if len(remotes) == 1 else None
-    return _registry().get(name).ledger_id
-
-
-@app.command("status")
-def status_command(
-    ref: Annotated[
-        str | None, typer.Argument(help="An execution or a file (default: all).")
-    ] = None,
-    remote: Annotated[str | None, typer.Option(help="Sync state against this remote.")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Sync state: local only, committed, pushed, changed since push, retracted."""
-    with user_errors():
-        remote_ledger = _remote_ledger(remote)
-    with open_ledger() as ledger:
-        items = _status_items(ledger, ref, remote_ledger)
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item["sync"]] = counts.get(item["sync"], 0) + 1
-    if as_json:
-        print_json({"counts": counts, "items": items})
-        return
-    table = Table("case", "execution", "status", "sync")
-    for item in items:
-        table.add_row(item["case"], item["execution_id"], item["status"], item["sync"])
-    console.print(table)
-    console.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no executions")
-
-
-def _status_items(ledger: Ledger, ref: str | None, remote: str | None) -> list[dict[str, Any]]:
-    if ref is not None:
-        return [describe(ledger, resolve(ledger, ref), remote)]
-    items = []
-    for key in _all_executions(ledger):
-        execution = ledger.events.get(key)
-        assert isinstance(execution, Execution)
-        item = describe(ledger, execution, remote)
-        items.append(item)
-    return items
-
-
-def _all_executions(ledger: Ledger) -> list[Any]:
-    keys: list[Any] = []
-    after = 0
-    while batch := ledger.events.read(after, 5000):
-        keys += [pe.event.originator_id for pe in batch if isinstance(pe.event, Execution.Recorded)]
-        after = batch[-1].position
-    return keys
+@status_section("sync")
+def _sync_status(ledger: Ledger) -> dict[str, Any]:
+    """`provledger status`: executions by sync state, and what the next push would send."""
+    trackers = all_states(ledger).values()
+    found = Counter(t.state.value for t in trackers)
+    waiting = (SyncState.COMMITTED, SyncState.CHANGED)
+    return {
+        **{state.value: found.get(state.value, 0) for state in SyncState},
+        "to push": [f"{t.name} ({t.state.value})" for t in trackers if t.state in waiting],
+    }
 
 
 @app.command("info")
@@ -358,28 +313,9 @@ def info_command(
             {"position": pe.position, "type": type(pe.event).__name__, "actor": pe.event.actor}
             for pe in history
         ]
-    remotes: dict[str, Any] = {}
     with user_errors():
         configured = _registry().list()
-    for config in configured:
-        client = HttpRemote(config)
-        try:
-            found = client.execution(execution.id)
-            remotes[config.name] = (
-                {"state": "absent"}
-                if found is None
-                else {
-                    "state": _remote_state(history, found),
-                    "version": found["version"],
-                    "position": found["position"],
-                    "status": found["status"],
-                }
-            )
-        except (RemoteUnavailableError, SyncError) as e:
-            remotes[config.name] = {"state": "unreachable", "error": str(e)}
-        finally:
-            client.close()
-    local["sync_local"] = state_of(history, None).value
+    remotes = remote_views(configured, execution.id, history)
     local["remotes"] = remotes
     if as_json:
         print_json(local)
@@ -392,18 +328,3 @@ def info_command(
         )
     for name, state in remotes.items():
         console.print(f"remote {name}: {state['state']}", highlight=False)
-
-
-def _remote_state(history: list[Any], remote: dict[str, Any]) -> str:
-    """Compare the synced events here and there (by time, actor, correlation id, ledger)."""
-    local_keys = {to_wire(pe.event).key for pe in history if is_synced(pe.event)}
-    remote_keys = {
-        WireEvent(e["topic"], e["state"]).key
-        for e in remote["events"]
-        if e["topic"] in SYNCED_TOPICS
-    }
-    if remote_keys - local_keys:
-        return "newer on the remote"
-    if local_keys - remote_keys:
-        return "changed since push"
-    return "same"

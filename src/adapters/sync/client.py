@@ -7,12 +7,14 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import msgspec
 
 from ...application.sync.receive import IncomingExecution, Received, ReceiveResult
 from ...application.sync.wire import RemoteUnavailableError, SyncError
 from .registry import RemoteConfig
 
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+MAX_BODY = 16 * 1024 * 1024  # below `provledger serve --max-body-bytes` (32 MiB by default)
 
 
 class HttpRemote:
@@ -46,12 +48,23 @@ class HttpRemote:
         return str(response.json()["ledger_id"])
 
     def push(self, items: Sequence[IncomingExecution]) -> list[ReceiveResult]:
-        body = {
-            "executions": [
-                {"id": str(i.id), "events": [e.to_builtins() for e in i.events]} for i in items
-            ]
-        }
-        response = self._call("POST", "/sync/executions", json=body)
+        """One request per batch; a body over MAX_BODY is split in halves (servers refuse more)."""
+        body = msgspec.json.encode(
+            {
+                "executions": [
+                    {"id": str(i.id), "events": [e.to_builtins() for e in i.events]} for i in items
+                ]
+            }
+        )
+        if len(body) > MAX_BODY and len(items) > 1:
+            half = len(items) // 2
+            return self.push(items[:half]) + self.push(items[half:])
+        response = self._call(
+            "POST",
+            "/sync/executions",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
         _ok(self.name, response)
         return [
             ReceiveResult(

@@ -135,32 +135,69 @@ class SyncState(StrEnum):
     RETRACTED = "retracted"
 
 
+@dataclass
+class Tracker:
+    """An execution's sync state, fed its events in log order."""
+
+    remote: str | None = None
+    here: str | None = None
+    name: str = ""
+    origin: str | None = None
+    committed: bool = False
+    retracted: bool = False
+    pushed: bool = False
+    changed: bool = False
+
+    def feed(self, event: Any) -> None:
+        if self.origin is None:
+            self.origin = getattr(event, "ledger", None)
+        if isinstance(event, Execution.Recorded):
+            self.name = f"{event.record.case_key}/{event.record.execution_id}"
+        if isinstance(event, Execution.Committed):
+            self.committed = True
+        elif isinstance(event, Execution.Pushed) and self.remote in (None, event.remote):
+            self.pushed, self.changed = True, False
+        elif is_synced(event):
+            self.changed = True
+            self.retracted = self.retracted or isinstance(event, Execution.Retracted)
+
+    @property
+    def state(self) -> SyncState:
+        if self.pushed:
+            return SyncState.CHANGED if self.changed else SyncState.PUSHED
+        if self.retracted:
+            return SyncState.RETRACTED
+        if self.committed:
+            return SyncState.COMMITTED
+        pulled = self.here is not None and self.origin not in (self.here, "local")
+        return SyncState.PULLED if pulled else SyncState.LOCAL
+
+
 def state_of(
     history: Iterable[PositionedEvent], remote: str | None, here: str | None = None
 ) -> SyncState:
     """Sync state from an execution's history, for one remote ledger id (or any); `here` is
     this ledger's id: an execution first recorded elsewhere and not committed here was pulled."""
-    committed = retracted = pushed = changed = False
-    origin: str | None = None
+    tracker = Tracker(remote, here)
     for pe in history:
-        event = pe.event
-        if origin is None:
-            origin = getattr(event, "ledger", None)
-        if isinstance(event, Execution.Committed):
-            committed = True
-        elif isinstance(event, Execution.Pushed) and remote in (None, event.remote):
-            pushed, changed = True, False
-        elif is_synced(event):
-            changed = True
-            retracted = retracted or isinstance(event, Execution.Retracted)
-    if pushed:
-        return SyncState.CHANGED if changed else SyncState.PUSHED
-    if retracted:
-        return SyncState.RETRACTED
-    if committed:
-        return SyncState.COMMITTED
-    pulled = here is not None and origin not in (here, "local")
-    return SyncState.PULLED if pulled else SyncState.LOCAL
+        tracker.feed(pe.event)
+    return tracker.state
+
+
+def all_states(ledger: Ledger) -> dict[UUID, Tracker]:
+    """Every execution's sync state in one pass over the log."""
+    trackers: dict[UUID, Tracker] = {}
+    after = 0
+    while batch := ledger.events.read(after, SCAN_BATCH):
+        for pe in batch:
+            event = pe.event
+            if isinstance(event, Execution.Event):
+                key = event.originator_id
+                if key not in trackers:
+                    trackers[key] = Tracker(None, ledger.ledger_id)
+                trackers[key].feed(event)
+        after = batch[-1].position
+    return trackers
 
 
 def describe(ledger: Ledger, execution: Execution, remote: str | None) -> dict[str, Any]:

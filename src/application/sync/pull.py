@@ -8,6 +8,7 @@ one sha256, so the working config means the same thing whatever happens to eithe
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
@@ -21,6 +22,7 @@ from .receive import IncomingExecution, Received, check, receive
 from .wire import SYNCED_TOPICS, SyncError, WireEvent
 
 SELECTORS = ("canonical", "latest")
+TRANSFERS = 4  # files in flight at once
 
 
 class PullRemote(Remote, Protocol):
@@ -165,6 +167,7 @@ def pull(ledger: Ledger, remote: PullRemote, specs: list[ReadSpec], store: FileS
                 f"({detail}); nothing was pulled over it"
             )
         result.executions[str(r.id)] = r.outcome.value
+    paths = _fetch_all(remote, store, [ref.sha256 or "" for _, _, _, ref in picked], result)
     for spec, row, case_key, ref in picked:
         sha = ref.sha256 or ""
         result.inputs.append(
@@ -178,7 +181,7 @@ def pull(ledger: Ledger, remote: PullRemote, specs: list[ReadSpec], store: FileS
                 uri=ref.uri,
                 sha256=sha,
                 size=ref.size,
-                path=_fetch(remote, store, sha, result),
+                path=paths[sha],
             )
         )
     return result
@@ -198,12 +201,21 @@ def _name(spec: ReadSpec, ref: FileRef, taken: set[str]) -> str:
     return name
 
 
-def _fetch(remote: PullRemote, store: FileStore, sha: str, result: PullResult) -> str:
-    if store.has(sha):
-        result.cached += 1
-        return store.path_for(sha)
-    data = remote.get_file(sha)
-    if data is None:
-        raise SyncError(f"the remote has no file with sha256 {sha}: it was never pushed")
-    result.downloaded += 1
-    return store.put(sha, data)
+def _fetch_all(
+    remote: PullRemote, store: FileStore, shas: list[str], result: PullResult
+) -> dict[str, str]:
+    """Local paths of these files: cached ones as they are, the others downloaded (verified)."""
+    paths = {sha: store.path_for(sha) for sha in dict.fromkeys(shas) if store.has(sha)}
+    result.cached += len(paths)
+    todo = [sha for sha in dict.fromkeys(shas) if sha not in paths]
+
+    def fetch(sha: str) -> str:
+        data = remote.get_file(sha)
+        if data is None:
+            raise SyncError(f"the remote has no file with sha256 {sha}: it was never pushed")
+        return store.put(sha, data)
+
+    with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
+        paths.update(zip(todo, pool.map(fetch, todo), strict=True))
+    result.downloaded += len(todo)
+    return paths

@@ -9,6 +9,7 @@ the remote answers `unchanged`, and the local `Pushed` follows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -25,6 +26,7 @@ from .receive import IncomingExecution, Received, ReceiveResult
 from .wire import synced_wire
 
 BATCH = 200
+TRANSFERS = 4  # files in flight at once
 FileSource = Callable[[str, str], bytes | None]
 
 
@@ -89,7 +91,7 @@ def push(
     *,
     files: FileSource = local_file,
     batch: int = BATCH,
-    on_batch: Callable[[int], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> PushReport:
     remote_ledger = remote.ledger_id()
     report = PushReport(remote.name, remote_ledger)
@@ -102,7 +104,7 @@ def push(
         report.sent += len(items)
         _mark_pushed(ledger, remote_ledger, results, report)
         if on_batch:
-            on_batch(len(chunk))
+            on_batch(len(chunk), len(todo))
     ledger.runner.catch_up()
     return report
 
@@ -120,13 +122,20 @@ def _upload(remote: Remote, chunk: list[Execution], files: FileSource, report: P
         report.remote_keeps_files = False
         return
     report.files_present += len(wanted) - len(missing)
-    for sha in missing:
+
+    def send(sha: str) -> bool:
         data = files(wanted[sha], sha)
         if data is None:
-            report.files_missing_locally.append(wanted[sha])
-            continue
+            return False
         remote.put_file(sha, data)
-        report.files_uploaded += 1
+        return True
+
+    with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
+        for sha, sent in zip(missing, pool.map(send, missing), strict=True):
+            if sent:
+                report.files_uploaded += 1
+            else:
+                report.files_missing_locally.append(wanted[sha])
 
 
 def _mark_pushed(

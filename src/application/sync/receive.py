@@ -19,9 +19,11 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from ...domain.case import Case
+from ...domain.errors import InvalidRecordError
 from ...domain.execution import Execution
 from ...domain.ids import case_id, execution_id
 from ...domain.record import ExecutionRecord, differing_fields
+from ...domain.rules import validated
 from ..ledger import Ledger
 from .wire import SyncError, WireEvent, to_wire
 
@@ -66,12 +68,22 @@ def check(item: IncomingExecution) -> _Checked:
     """Replay the pushed events in memory; their ids must be the natural-key ids."""
     if not item.events or item.events[0].topic != Execution.Recorded.TOPIC:
         raise SyncError(f"execution {item.id}: the first event must be ExecutionRecorded")
+    if item.events[0].state.get("originator_topic") != Execution.TOPIC:
+        raise SyncError(f"execution {item.id}: ExecutionRecorded must create an Execution")
     aggregate: Any = None
     for version, wire in enumerate(item.events, start=1):
         if version > 1 and wire.topic == Execution.Recorded.TOPIC:
             raise SyncError(f"execution {item.id}: ExecutionRecorded appears twice")
-        aggregate = wire.decode(item.id, version).mutate(aggregate)
+        try:
+            aggregate = wire.decode(item.id, version).mutate(aggregate)
+        except (ValueError, TypeError, AttributeError, KeyError) as e:
+            raise SyncError(f"execution {item.id}: event v{version} cannot apply: {e}") from e
     first = item.events[0].decode(item.id, 1).record
+    try:
+        validated(first)
+        validated(aggregate.record)
+    except InvalidRecordError as e:
+        raise SyncError(f"execution {item.id}: {e}") from e
     case = case_id(first.namespace, first.case)
     if aggregate.case_id != case or execution_id(case, first.execution_id) != item.id:
         raise SyncError(
@@ -85,7 +97,13 @@ def receive(ledger: Ledger, items: Sequence[IncomingExecution]) -> list[ReceiveR
     """Append what is new of each pushed execution; one atomic save for the whole batch."""
     checked: list[_Checked] = []
     invalid: list[ReceiveResult] = []
+    seen: set[UUID] = set()
     for item in items:
+        if item.id in seen:
+            error = f"execution {item.id} appears twice in the batch"
+            invalid.append(ReceiveResult(item.id, Received.INVALID, error=error))
+            continue
+        seen.add(item.id)
         try:
             checked.append(check(item))
         except SyncError as e:
