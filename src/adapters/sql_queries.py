@@ -182,10 +182,7 @@ class SqlQueries:
             lhs = ", ".join(_sortable(c) for c in columns)
             where.append(f"({lhs}) {op} ({', '.join('?' * len(columns))})")
             params += values
-        order = ", ".join(
-            _sortable(c) + (" DESC" if descending else "")
-            for c in columns
-        )
+        order = ", ".join(_sortable(c) + (" DESC" if descending else "") for c in columns)
         sql = f"SELECT * FROM {name}"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -299,11 +299,24 @@ def _point(text: str) -> tuple[int | None, datetime | None]:
 
 
 @app.command()
-def status(as_json: JsonOpt = False) -> None:
-    """Events, projection lag, what is not yet persisted or archived, and other sections."""
+def status(
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="One execution (id or uuid) or a file it produced (by sha256)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Events, projection lag, what is not yet persisted, archived or pushed; or one item's
+    sync state (local only, committed, pushed, changed since push) when REF is given."""
     with open_ledger() as ledger:
         ledger.catch_up()
-        data = {name: build(ledger) for name, build in STATUS_SECTIONS.items()}
+        if ref is not None:
+            from ...application.sync.local import describe, resolve
+
+            execution = resolve(ledger, ref)
+            data = {"item": describe(ledger, execution, None)}
+        else:
+            data = {name: build(ledger) for name, build in STATUS_SECTIONS.items()}
     if as_json:
         print_json(data)
         return

@@ -9,7 +9,7 @@ import typer
 
 from .commands_archive import status_section
 from .main import app, open_ledger
-from .output import console, errors, print_json
+from .output import console, errors, print_json, user_errors
 
 if TYPE_CHECKING:
     from ...application.ledger import Ledger
@@ -79,8 +79,17 @@ def run(
     quiet: Annotated[bool, typer.Option(help="Do not echo the command's output.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run COMMAND and record it: running at start, final record at exit (status = its own)."""
+    """Run COMMAND and record it: running at start, final record at exit (status = its own).
+
+    `provledger run CONFIG` runs the command the config names (`run_metadata.script`) against
+    its working config (the one `provledger pull CONFIG` pinned), with no network access."""
     from ..capture.session import RunRequest
+
+    if config is None and len(command) == 1 and _is_config_file(command[0]):
+        from ..sync.runconfig import script_of
+
+        with user_errors():
+            config, command = script_of(Path(command[0]))
 
     request = RunRequest(
         command=list(command),
@@ -96,6 +105,12 @@ def run(
         outcome = _capture(ledger).run(request)
         _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def _is_config_file(arg: str) -> bool:
+    from ..sync.runconfig import CONFIG_SUFFIXES
+
+    return arg.lower().endswith(CONFIG_SUFFIXES) and Path(arg).is_file()
 
 
 @app.command()

@@ -74,3 +74,31 @@ def write_working(config: dict[str, Any], target: Path) -> None:
     import yaml
 
     target.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
+
+
+def script_of(path: Path) -> tuple[Path, list[str]]:
+    """`provledger run CONFIG`: the config to run against (its working config when it reads from
+    a remote) and the command it names (`run_metadata.script`, as in FAIR configs, or `script`)."""
+    import shlex
+
+    config = path
+    data = load_config(path).data
+    data = data if isinstance(data, dict) else {}
+    if "read" in data:  # a config that reads from a remote runs against what `pull` pinned
+        working = path.with_name(f"{path.stem}.working.yaml")
+        if not working.is_file():
+            raise SyncError(
+                f"{path} reads from a remote but {working.name} does not exist: "
+                f"run `provledger pull {path}` first"
+            )
+        config = working
+    meta = data.get("run_metadata")
+    script = (meta.get("script") if isinstance(meta, dict) else None) or data.get("script")
+    if isinstance(script, str) and script.strip():
+        return config, shlex.split(script)
+    if isinstance(script, list) and script and all(isinstance(a, str) for a in script):
+        return config, list(script)
+    raise SyncError(f"{path}: no command to run: set `run_metadata.script` (or `script`)")
