@@ -7,6 +7,7 @@ bytes and sha256, the archive keeps one object, and no second event is appended.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,8 +72,19 @@ def publishable(record: ExecutionRecord) -> dict[str, Any]:
     }
 
 
-def publish(ledger: Ledger, ref: str, archive: Archive | None = None) -> Publication:
-    """Publish `ref` (succeeded, not retracted); idempotent for an unchanged document."""
+# Extra documents published beside the record, by file suffix: e.g. PROV-JSON and RO-Crate
+# metadata (built by adapters/exporters; the use case only stores their bytes).
+Exports = Mapping[str, Callable[[ExecutionRecord, str], bytes]]
+
+
+def publish(
+    ledger: Ledger, ref: str, archive: Archive | None = None, exports: Exports | None = None
+) -> Publication:
+    """Publish `ref` (succeeded, not retracted); idempotent for an unchanged document.
+
+    With an archive, the document goes to `published/<id>.json` and each export beside it
+    (`published/<id>.<suffix>`); the first copy of an export is kept (the archive is immutable).
+    """
     for _ in range(MAX_ATTEMPTS):
         execution = ledger.execution(ref)
         _check_publishable(execution)
@@ -83,6 +95,10 @@ def publish(ledger: Ledger, ref: str, archive: Archive | None = None) -> Publica
         if archive is not None:
             stored = archive.put(published_key(external), data)
             location = f"{archive.url.rstrip('/')}/{stored.key}"
+            for suffix, build in (exports or {}).items():
+                key = f"published/{external}.{suffix}"
+                if not archive.exists(key):
+                    archive.put(key, build(execution.record, str(execution.id)))
         else:
             location = f"ledger:published/{external}"
         if execution.published.get(location) == sha256:

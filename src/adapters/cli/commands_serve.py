@@ -113,11 +113,12 @@ def publish_command(
 ) -> None:
     """Publish a succeeded execution: its record with checksums; records Published."""
     from ...application.publish import publish
+    from ..exporters import publication_exports
     from ..http.app import archive_from_settings
     from ..settings import Settings
 
     with open_ledger() as ledger:
-        done = publish(ledger, execution, archive_from_settings(Settings()))
+        done = publish(ledger, execution, archive_from_settings(Settings()), publication_exports())
     if as_json:
         print_json(
             {

@@ -114,9 +114,8 @@ def app_from_environment() -> FastAPI:
 
 
 def archive_from_settings(settings: Settings) -> Archive | None:
-    """The archive named by PROVLEDGER_ARCHIVE_URL; None when none is configured."""
-    if not settings.archive_url:
-        return None
+    """The archive named by PROVLEDGER_ARCHIVE_URL, by default the folder `<home>/archive`:
+    the same one the persister writes to, so `/record` and publish find what it holds."""
     from ..archive import archive_for
 
     return archive_for(settings)

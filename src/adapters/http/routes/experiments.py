@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from ....application.publish import publish
 from ....application.reproduce_request import request_reproduction
 from ....domain.record import ExecutionRecord, Status
+from ...exporters import publication_exports
 from ..deps import LedgerDep, Reader, ServicesDep, Writer, fresh_reads, writing
 from ..records import RECORD_RESPONSE, record_response
 from ..responses import json_response
@@ -118,7 +119,7 @@ async def publish_experiment(
 ) -> PublishResponse:
     def write() -> PublishResponse:
         with writing(services, principal, request):
-            done = publish(services.ledger, experiment_id, services.archive)
+            done = publish(services.ledger, experiment_id, services.archive, publication_exports())
         return PublishResponse(
             execution_id=done.execution_id,
             location=done.location,
