@@ -108,9 +108,7 @@ def run(
 
 
 def _is_config_file(arg: str) -> bool:
-    from ..sync.runconfig import CONFIG_SUFFIXES
-
-    return arg.lower().endswith(CONFIG_SUFFIXES) and Path(arg).is_file()
+    return arg.lower().endswith((".yaml", ".yml", ".toml", ".json")) and Path(arg).is_file()
 
 
 @app.command()
