@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import IntegrityError, Mapper
 
 from ..application.ports import PositionedEvent
 from .mapper import MsgspecMapper
@@ -25,11 +26,25 @@ class LedgerApplication(Application[UUID]):
         return MsgspecMapper()
 
 
+def _construct(env: dict[str, str], attempts: int = 10) -> LedgerApplication:
+    """Build the application; it creates its tables. Processes starting at once on an empty
+    Postgres race on CREATE TABLE/TYPE IF NOT EXISTS (a unique violation in pg_type): the loser
+    retries and finds the tables made."""
+    for attempt in range(attempts):
+        try:
+            return LedgerApplication(env=env)
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 class EventsourcingEventStore:
     """EventStore over LedgerApplication, with the few queries the library does not offer."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.app = LedgerApplication(env=env)
+        self.app = _construct(env)
         self.mapper: MsgspecMapper = self.app.mapper  # type: ignore[assignment]
         self.recorder: Any = self.app.recorder
         if isinstance(self.app.mapper, MsgspecMapper):  # the hash chain reads v-1 on a miss
