@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Mapper
+from eventsourcing.persistence import IntegrityError, InternalError, Mapper
 
 from ..application.ports import PositionedEvent
 from .mapper import MsgspecMapper
@@ -26,18 +27,40 @@ class LedgerApplication(Application[UUID]):
         return MsgspecMapper()
 
 
-def _construct(env: dict[str, str], attempts: int = 10) -> LedgerApplication:
+def _construct(env: dict[str, str], attempts: int = 5) -> LedgerApplication:
     """Build the application; it creates its tables. Processes starting at once on an empty
-    Postgres race on CREATE TABLE/TYPE IF NOT EXISTS (a unique violation in pg_type): the loser
-    retries and finds the tables made."""
+    Postgres race on CREATE TABLE/TYPE IF NOT EXISTS (unique violations, "tuple concurrently
+    updated"), so there they take turns under an advisory lock, and retry if anything else
+    raced them."""
     for attempt in range(attempts):
         try:
+            if env["PERSISTENCE_MODULE"].endswith("postgres"):
+                with _schema_lock(env):
+                    return LedgerApplication(env=env)
             return LedgerApplication(env=env)
-        except IntegrityError:
+        except (IntegrityError, InternalError):
             if attempt == attempts - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+@contextmanager
+def _schema_lock(env: dict[str, str]) -> Iterator[None]:
+    """A session advisory lock on its own connection, released when that connection closes."""
+    import psycopg
+
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env.get("POSTGRES_PASSWORD") or None,
+        connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "10")),
+        autocommit=True,
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(7301175)")
+        yield
 
 
 class EventsourcingEventStore:
