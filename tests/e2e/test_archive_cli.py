@@ -5,14 +5,13 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
 from provledger.adapters.settings import Settings
 from tests.conftest import EXAMPLES
 from tests.e2e.cli import Cli
-from tests.support.pgcluster import PgCluster
+from tests.support.databases import lose_database
 from tests.support.s3server import S3Server
 
 
@@ -20,16 +19,6 @@ from tests.support.s3server import S3Server
 def cli(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("PROVLEDGER_ARCHIVE_URL", (tmp_path / "archive").as_uri())
     return Cli(settings, tmp_path)
-
-
-def lose_database(settings: Settings, request: pytest.FixtureRequest) -> None:
-    if settings.backend == "sqlite":
-        settings.sqlite_path.unlink()
-        return
-    cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    name = urlparse(settings.database_url).path.lstrip("/")  # type: ignore[arg-type]
-    cluster.drop_database(name)
-    cluster.create_database(name)
 
 
 def test_a_lost_database_is_restored_from_the_archive_with_the_same_cases(

@@ -182,20 +182,29 @@ def _env(cli: Cli) -> dict[str, str]:
     return env
 
 
-def test_sigterm_cancels_the_run_and_the_record_says_so(local_cli: Cli, tmp_path: Path) -> None:
+def _start_long_run(
+    local_cli: Cli, tmp_path: Path, case: str, **popen: Any
+) -> tuple[subprocess.Popen[str], Path]:
+    """`provledger run -- sleep 60` in the background, once its first heartbeat is written."""
     local_cli("init")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "provledger", "run", "--case", "long", "--", "sleep", "60"],
+        [sys.executable, "-m", "provledger", "run", "--case", case, "--", "sleep", "60"],
         cwd=tmp_path,
         env=_env(local_cli),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
+        **popen,
     )
     heartbeats = local_cli.settings.home / "heartbeats"
     deadline = time.monotonic() + 30
     while not list(heartbeats.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return proc, heartbeats
+
+
+def test_sigterm_cancels_the_run_and_the_record_says_so(local_cli: Cli, tmp_path: Path) -> None:
+    proc, heartbeats = _start_long_run(
+        local_cli, tmp_path, "long", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -209,19 +218,14 @@ def test_sigterm_cancels_the_run_and_the_record_says_so(local_cli: Cli, tmp_path
 def test_a_run_whose_provledger_died_is_listed_stale_and_marked(
     local_cli: Cli, tmp_path: Path
 ) -> None:
-    local_cli("init")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "provledger", "run", "--case", "orphan", "--", "sleep", "60"],
-        cwd=tmp_path,
-        env=_env(local_cli),
+    proc, _ = _start_long_run(
+        local_cli,
+        tmp_path,
+        "orphan",
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    heartbeats = local_cli.settings.home / "heartbeats"
-    deadline = time.monotonic() + 30
-    while not list(heartbeats.glob("*.json")) and time.monotonic() < deadline:
-        time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)  # provledger and its child die without a word
     proc.wait(timeout=10)
     time.sleep(1.2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -18,7 +17,7 @@ from provledger.application.restore import restore
 from provledger.application.stored_log import ArchiveError, StoreNotEmptyError
 from provledger.domain.record import Status
 from tests.integration.archive_support import execute, read_model_hashes, s3_archive
-from tests.support.pgcluster import PgCluster
+from tests.support.databases import lose_database
 from tests.support.s3server import S3Server
 from tests.unit.records import make_record
 
@@ -30,17 +29,6 @@ def fill(ledger: Ledger) -> None:
     ledger.record([make_record("f", status=Status.FAILED, minutes=40)])
     ledger.choose_canonical("c1", "r4", "reviewed")
     ledger.annotate("r7", tags={"ok": "yes"}, note="checked")
-
-
-def wipe(settings: Settings, request: pytest.FixtureRequest) -> None:
-    """Lose the database: the SQLite file, or the whole Postgres database."""
-    if settings.backend == "sqlite":
-        settings.sqlite_path.unlink()
-        return
-    cluster: PgCluster = request.getfixturevalue("pg_cluster")
-    name = urlparse(settings.database_url).path.lstrip("/")  # type: ignore[arg-type]
-    cluster.drop_database(name)
-    cluster.create_database(name)
 
 
 def test_after_the_database_is_deleted_restore_gives_identical_read_models(
@@ -59,7 +47,7 @@ def test_after_the_database_is_deleted_restore_gives_identical_read_models(
     )
     ledger.close()
 
-    wipe(settings, request)
+    lose_database(settings, request)
     restored = bootstrap(settings)
     try:
         summary = restore(raw_log_of(restored), archive, batch_size=25)
