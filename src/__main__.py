@@ -1,5 +1,5 @@
 """`python -m provledger` runs the CLI."""
 
-from provledger.adapters.cli.main import run
+from provledger.adapters.cli.entry import main
 
-run()
+main()

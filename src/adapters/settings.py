@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import urlparse
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-UNPIPELINED_RECORDER_TOPIC = (
-    "provledger.adapters.postgres.recorder:UnpipelinedPostgresApplicationRecorder"
+from .store import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_POOL_SIZE,
+    StoreSettings,
+    checked_database_url,
+    checked_home,
 )
 
 
@@ -22,9 +25,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.cwd() / ".provledger")
     database_url: str | None = None
     archive_url: str | None = None
-    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=100_000)
     max_record_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    pool_size: int = Field(default=5, ge=1, le=100)
+    pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=1, le=100)
     # Archive (docs/archive.md): endpoint/region default to the standard AWS variables.
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
@@ -35,13 +38,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        scheme = urlparse(value).scheme
-        if scheme not in ("sqlite", "postgresql", "postgres"):
-            msg = f"must be sqlite:///PATH or postgresql://…, not a {scheme!r} URL"
-            raise ValueError(msg)
-        return value
+        return checked_database_url(value)
 
     @field_validator("archive_url")
     @classmethod
@@ -56,53 +53,26 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _home_is_a_directory(self) -> Settings:
-        if self.home.exists() and not self.home.is_dir():
-            msg = f"PROVLEDGER_HOME {self.home} exists and is not a directory"
-            raise ValueError(msg)
+        checked_home(self.home)
         return self
+
+    def store(self) -> StoreSettings:
+        """The part of the settings that opens the event store."""
+        return StoreSettings(
+            home=self.home,
+            database_url=self.database_url,
+            batch_size=self.batch_size,
+            pool_size=self.pool_size,
+        )
 
     @property
     def backend(self) -> str:
-        if self.database_url and urlparse(self.database_url).scheme.startswith("postgres"):
-            return "postgres"
-        return "sqlite"
+        return self.store().backend
 
     @property
     def sqlite_path(self) -> Path:
-        if self.database_url:
-            return Path(unquote(urlparse(self.database_url).path))
-        return self.home / "ledger.sqlite3"
+        return self.store().sqlite_path
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The environment the eventsourcing library reads its persistence settings from."""
-        if self.backend == "sqlite":
-            return {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.sqlite_path),
-                "SQLITE_LOCK_TIMEOUT": "30",
-            }
-        return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **postgres_env(self)}
-
-
-def postgres_env(settings: Settings) -> dict[str, str]:
-    """postgresql://user:pw@host:port/db?host=/socket/dir -> POSTGRES_* variables."""
-    assert settings.database_url is not None
-    url = urlparse(settings.database_url)
-    query: dict[str, Any] = {k: v[-1] for k, v in parse_qs(url.query).items()}
-    host = query.get("host") or url.hostname or "localhost"
-    # The recorder's optional stored functions stay off: they lost events under concurrent
-    # writers (docs/adr/0002).
-    return {
-        "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "provledger",
-        "POSTGRES_HOST": host,
-        "POSTGRES_PORT": str(query.get("port") or url.port or 5432),
-        "POSTGRES_USER": unquote(url.username or query.get("user") or "postgres"),
-        "POSTGRES_PASSWORD": unquote(url.password or query.get("password") or ""),
-        "POSTGRES_POOL_SIZE": str(settings.pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(settings.pool_size * 2),
-        "POSTGRES_LOCK_TIMEOUT": "30",
-        "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
-        # Inserts without psycopg's pipeline mode, which can hang on large saves (ADR 0004).
-        "APPLICATION_RECORDER_TOPIC": UNPIPELINED_RECORDER_TOPIC,
-    }
+        return self.store().eventsourcing_env()

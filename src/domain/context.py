@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +13,8 @@ from functools import lru_cache
 @lru_cache(maxsize=1)
 def _default_actor() -> str:
     try:
+        import getpass
+
         return f"user:{getpass.getuser()}"
     except (KeyError, OSError):  # no passwd entry in some containers
         return f"uid:{os.getuid()}"

@@ -157,6 +157,7 @@ def test_a_command_that_is_not_found_is_recorded_failed_with_a_clear_message(
         (["--input", "nope.dat", "--", "true"], "no such file or directory: nope.dat"),
         (["--", ""], "no command to run"),
         ([], "Missing argument"),
+        (["--bogus", "--", "true"], "No such option: --bogus"),
     ],
 )
 def test_bad_run_input_is_refused_and_nothing_is_recorded(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,9 @@ def config_format(path: Path) -> str:
 
 
 def parse_config_text(text: str, fmt: str, where: Path | str) -> dict[str, Any]:
-    import yaml  # lazily: `provledger run` without a YAML config never pays for it
+    import tomllib
+
+    import yaml  # lazily, as tomllib: `provledger run` without a config never pays for them
 
     try:
         if fmt == "toml":

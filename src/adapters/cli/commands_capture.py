@@ -29,37 +29,15 @@ def _capture(ledger: Ledger) -> Capture:
     return Capture(ledger, home, FileHeartbeats(home / "heartbeats"))
 
 
-def _summary(outcome: RunOutcome) -> dict[str, Any]:
-    final = outcome.final
-    return {
-        "execution_id": final.execution_id,
-        "case": final.case_key,
-        "status": final.status.value,
-        "exit_code": outcome.process.exit_code,
-        "canonical": outcome.finished.canonical,
-        "record_file": str(outcome.record_file),
-        "reproduces": final.reproduces,
-        "verdict": (final.attributes.get("reproduction") or {}).get("verdict"),
-        "differing": (final.attributes.get("reproduction") or {}).get("differing"),
-    }
-
-
 def _report(outcome: RunOutcome, as_json: bool) -> None:
-    summary = _summary(outcome)
+    from .run_report import run_summary, summary_lines
+
+    summary = run_summary(outcome)
     if as_json:
         print_json(summary)
-    else:
-        line = (
-            f"{summary['status']}: {summary['case']} {summary['execution_id']}"
-            f"{' (canonical)' if summary['canonical'] else ''} -> {summary['record_file']}"
-        )
-        if summary["verdict"]:
-            line += f"; reproduction {summary['verdict']}"
-            if summary["differing"]:
-                line += f" ({', '.join(summary['differing'])})"
+        return
+    for line in summary_lines(outcome, summary):
         errors.print(line, highlight=False, markup=False, soft_wrap=True)
-        for message in outcome.final.logs:
-            errors.print(f"  {message}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command(context_settings=RUN_CONTEXT)

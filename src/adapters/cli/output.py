@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import msgspec
 import typer
 from rich.console import Console
+
+from .plain import print_json
 
 console = Console()
 errors = Console(stderr=True)
 
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(msgspec.json.format(msgspec.json.encode(data), indent=2).decode() + "\n")
+__all__ = ["console", "errors", "fail", "print_json", "user_errors"]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -27,11 +25,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn expected errors into one clear line and exit status 2; never a traceback."""
-    from eventsourcing.persistence import OperationalError, PersistenceError
     from pydantic import ValidationError
 
-    from ...domain.errors import DomainError
-    from ..readers.files import RecordFileError
+    from .failures import describe
 
     try:
         yield
@@ -43,8 +39,9 @@ def user_errors() -> Iterator[None]:
                 for err in e.errors()
             )
         )
-    except (DomainError, RecordFileError, KeyError, ValueError) as e:
-        text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        fail(str(text).replace("[", r"\["))
-    except (OperationalError, PersistenceError) as e:
-        fail(f"the ledger database is not reachable or failed: {e}", code=3)
+    except Exception as e:
+        described = describe(e)
+        if described is None:
+            raise
+        message, code = described
+        fail(message.replace("[", r"\["), code=code)

@@ -1,0 +1,20 @@
+"""Which errors are the user's (one line, exit status 2) or the database's (status 3).
+
+Free of typer, rich and pydantic so the fast `run` path (cli/fast_run.py) can use it too."""
+
+from __future__ import annotations
+
+
+def describe(error: BaseException) -> tuple[str, int] | None:
+    """(message, exit status) for an expected error; None for a bug (let it raise)."""
+    from eventsourcing.persistence import OperationalError, PersistenceError
+
+    from ...domain.errors import DomainError
+    from ..readers.files import RecordFileError
+
+    if isinstance(error, DomainError | RecordFileError | KeyError | ValueError):
+        text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+        return str(text), 2
+    if isinstance(error, OperationalError | PersistenceError):
+        return f"the ledger database is not reachable or failed: {error}", 3
+    return None

@@ -1,0 +1,37 @@
+"""What `provledger run` and `reproduce` print when the command has finished (no typer/rich)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..capture.session import RunOutcome
+
+
+def run_summary(outcome: RunOutcome) -> dict[str, Any]:
+    final = outcome.final
+    reproduction = final.attributes.get("reproduction") or {}
+    return {
+        "execution_id": final.execution_id,
+        "case": final.case_key,
+        "status": final.status.value,
+        "exit_code": outcome.process.exit_code,
+        "canonical": outcome.finished.canonical,
+        "record_file": str(outcome.record_file),
+        "reproduces": final.reproduces,
+        "verdict": reproduction.get("verdict"),
+        "differing": reproduction.get("differing"),
+    }
+
+
+def summary_lines(outcome: RunOutcome, summary: dict[str, Any]) -> list[str]:
+    """One line for the run, then the record's log messages (indented)."""
+    line = (
+        f"{summary['status']}: {summary['case']} {summary['execution_id']}"
+        f"{' (canonical)' if summary['canonical'] else ''} -> {summary['record_file']}"
+    )
+    if summary["verdict"]:
+        line += f"; reproduction {summary['verdict']}"
+        if summary["differing"]:
+            line += f" ({', '.join(summary['differing'])})"
+    return [line, *(f"  {message}" for message in outcome.final.logs)]
