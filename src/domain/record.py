@@ -32,6 +32,9 @@ class FileRef(_Part, frozen=True):
     sha256: str | None = None
     size: int | None = None
     role: str | None = None
+    # Access-restricted data (FAIR's `public: false`): `gc --files` keeps local copies of it,
+    # since getting it back may need rights the user lacks; `gc --files --all` drops them too.
+    restricted: bool = False
 
 
 class Spec(_Part, frozen=True):

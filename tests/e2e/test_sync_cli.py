@@ -372,7 +372,7 @@ def test_update_delete_and_gc_never_lose_unpushed_work(
     desk.record("mine", "analysis", status="succeeded", inputs=[result])  # local only
     plan = desk.json("gc", "--dry-run")
     assert plan["removed"] == []
-    assert plan["kept"] == [result["sha256"]]
+    assert plan["kept"] == {"unpushed work uses it": [result["sha256"]]}
     refused = desk("delete", "mine", check=False)
     assert refused.returncode == 2
     assert "use --force" in refused.stderr
@@ -386,3 +386,83 @@ def test_update_delete_and_gc_never_lose_unpushed_work(
     assert not cached.exists()
     history = desk.json("history", "mine")
     assert [e["type"] for e in history] == ["ExecutionRecorded", "Retracted"]
+
+
+def test_commit_keeps_outputs_in_the_data_store_and_gc_files_drops_them_once_pushed(
+    laptop: Laptop, remote: Remote
+) -> None:
+    script = "open('secret.bin','wb').write(b'patient data'); open('open.bin','wb').write(b'ok')"
+    done = subprocess.run(
+        [CLI, "run", "--namespace", laptop.namespace, "--case", "study", "--output", "open.bin",
+         "--restricted-output", "secret.bin", "--", sys.executable, "-c", script],
+        env=laptop.env, cwd=laptop.work, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    secret = hashlib.sha256(b"patient data").hexdigest()
+    opened = hashlib.sha256(b"ok").hexdigest()
+    committed = laptop.json("commit", str(laptop.work / "open.bin"))
+    assert committed["snapshotted"] == 2
+    (laptop.work / "open.bin").write_bytes(b"edited after the commit")
+    report = laptop.json("push")
+    assert (report["files_uploaded"], report["files_missing_locally"]) == (2, [])
+    key = f"ledger/files/sha256/{opened[:2]}/{opened}"
+    body = remote.s3.client().get_object(Bucket=remote.bucket, Key=key)["Body"].read()
+    assert body == b"ok"  # the committed bytes, not the edited working copy
+    plain = laptop.json("gc")
+    assert plain["removed"] == []
+    assert sorted(plain["kept"]["local data file (gc --files drops it once pushed)"]) == sorted(
+        [secret, opened]
+    )
+    refused = laptop("gc", "--all", check=False)
+    assert refused.returncode == 2
+    assert "--all only goes with --files" in refused.stderr
+    files = laptop.json("gc", "--files")
+    assert files["removed"] == [opened]
+    assert files["kept"] == {"restricted (gc --files --all drops it)": [secret]}
+    assert laptop.json("gc", "--files", "--all", "--dry-run")["removed"] == [secret]
+    assert laptop.json("gc", "--files", "--all")["removed"] == [secret]
+    assert not (laptop.home / "data" / secret[:2] / secret).exists()
+    assert laptop.json("info", str(laptop.work / "secret.bin"))["sync"] == "pushed"
+
+
+def test_a_push_process_killed_midway_resumes_and_sends_each_event_once(
+    laptop: Laptop, remote: Remote
+) -> None:
+    runs = laptop.work / "runs"
+    runs.mkdir()
+    outputs = []
+    for i in range(600):
+        out = laptop.file(f"part-{i:03d}.bin", os.urandom(16_384))
+        outputs.append(out)
+        body = {"execution_id": f"part-{i:03d}", "case": f"{laptop.namespace}/part",
+                "status": "succeeded", "params": {"i": i}, "outputs": [out]}  # fmt: skip
+        (runs / f"part-{i:03d}.json").write_text(json.dumps(body))
+    laptop("ingest", str(runs))
+    laptop.record("collect-1", "collect", status="succeeded", inputs=outputs)
+    assert len(laptop.json("commit", "collect-1")["committed"]) == 601
+    before = remote.event_count()
+    push = subprocess.Popen([CLI, "push"], env=laptop.env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while remote.event_count() == before and time.monotonic() < deadline and push.poll() is None:
+        time.sleep(0.01)
+    push.send_signal(signal.SIGKILL)
+    push.wait()
+    midway = remote.event_count()
+    sync = _sync(laptop)
+    assert before < midway, "the push never reached the remote"
+    assert sync["committed"] > 0, "the push finished before it could be killed"
+    report = laptop.json("push")
+    assert report["conflicts"] == []
+    assert report["invalid"] == []
+    after = remote.event_count()
+    assert laptop.json("push")["sent"] == 0
+    assert remote.event_count() == after
+    sync = _sync(laptop)
+    assert (sync["pushed"], sync["committed"]) == (601, 0)
+    for ref in ("part-000", "part-599"):
+        history = remote.get(f"/executions/{ref}/history?case={laptop.namespace}/part")
+        types = [e["type"] for e in history["items"]]
+        assert types.count("ExecutionRecorded") == 1
+        assert len(types) == len(set(types))
+    assert after - before == 601 + 2 * 2  # one Recorded each; two cases, Opened + canonical

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
 
 from provledger.application.ledger import Ledger
+from provledger.application.sync.ports import LOCAL, PULLED, StoredFile
 from provledger.application.sync.receive import IncomingExecution, ReceiveResult, receive
 from provledger.application.sync.wire import RemoteUnavailableError, SyncError, WireEvent, to_wire
 from provledger.domain.case import Case
@@ -106,24 +108,15 @@ class FakeRemote:
         return {"events": events, "position": history[-1].position}
 
 
-class MemoryStore:
-    """The local data store, in memory."""
-
-    def __init__(self, files: dict[str, bytes] | None = None) -> None:
-        self.files = dict(files or {})
-
-    def list(self) -> list[str]:
-        return sorted(self.files)
-
-    def remove(self, sha256: str) -> None:
-        self.files.pop(sha256, None)
-
-
-class MemoryFileStore:
+class MemoryDataStore:
     """The content-addressed data store, in memory; refuses bytes that hash otherwise."""
 
-    def __init__(self) -> None:
+    def __init__(self, pulled: dict[str, bytes] | None = None) -> None:
         self.files: dict[str, bytes] = {}
+        self.meta: dict[str, tuple[str, bool]] = {}
+        for sha, data in (pulled or {}).items():
+            self.files[sha] = data
+            self.meta[sha] = (PULLED, False)
 
     def has(self, sha256: str) -> bool:
         return sha256 in self.files
@@ -131,8 +124,32 @@ class MemoryFileStore:
     def path_for(self, sha256: str) -> str:
         return f"data/{sha256[:2]}/{sha256}"
 
-    def put(self, sha256: str, data: bytes) -> str:
+    def put(self, sha256: str, data: bytes, *, restricted: bool = False) -> str:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise SyncError(f"downloaded file does not hash to {sha256}: not kept")
         self.files[sha256] = data
+        self.meta.setdefault(sha256, (PULLED, restricted))
         return self.path_for(sha256)
+
+    def adopt(self, path: Path, sha256: str, *, restricted: bool = False) -> bool:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            return False
+        self.files[sha256] = data
+        self.meta[sha256] = (LOCAL, restricted)
+        return True
+
+    def read(self, sha256: str) -> bytes | None:
+        return self.files.get(sha256)
+
+    def entries(self) -> list[StoredFile]:
+        return [
+            StoredFile(sha, *self.meta[sha], len(data)) for sha, data in sorted(self.files.items())
+        ]
+
+    def list(self) -> list[str]:
+        return sorted(self.files)
+
+    def remove(self, sha256: str) -> None:
+        self.files.pop(sha256, None)
+        self.meta.pop(sha256, None)

@@ -8,7 +8,14 @@ import pytest
 
 from provledger.application.ledger import Ledger
 from provledger.application.sync.local import SyncState, commit, state_of
-from provledger.application.sync.maintain import delete, gc, update
+from provledger.application.sync.maintain import (
+    KEPT_LOCAL,
+    KEPT_RESTRICTED,
+    KEPT_UNPUSHED,
+    delete,
+    gc,
+    update,
+)
 from provledger.application.sync.push import push
 from provledger.application.sync.receive import IncomingExecution, receive
 from provledger.application.sync.wire import synced_wire
@@ -17,7 +24,7 @@ from provledger.domain.errors import ExecutionStateError
 from provledger.domain.execution import Execution
 from provledger.domain.record import FileRef
 from tests.unit.records import make_record
-from tests.unit.sync_support import FakeRemote, MemoryStore, ledger_named
+from tests.unit.sync_support import FakeRemote, MemoryDataStore, ledger_named
 
 GRID = hashlib.sha256(b"grid").hexdigest()
 SST = hashlib.sha256(b"sst").hexdigest()
@@ -89,8 +96,8 @@ def test_delete_needs_force_for_work_that_is_on_no_remote_and_keeps_history() ->
     with acting_as(actor="user:alice", ledger="laptop"):
         laptop.record([make_record("run-1")])
         with pytest.raises(ExecutionStateError, match="--force"):
-            delete(laptop, "run-1", MemoryStore(), force=False, reason="typo")
-        done = delete(laptop, "run-1", MemoryStore(), force=True, reason="typo")
+            delete(laptop, "run-1", MemoryDataStore(), force=False, reason="typo")
+        done = delete(laptop, "run-1", MemoryDataStore(), force=True, reason="typo")
     assert done.state == "local only"
     history = laptop.history("run-1")
     assert [type(pe.event) for pe in history] == [Execution.Recorded, Execution.Retracted]
@@ -99,7 +106,7 @@ def test_delete_needs_force_for_work_that_is_on_no_remote_and_keeps_history() ->
 
 def test_delete_of_a_pushed_execution_drops_its_cached_files() -> None:
     laptop, _, _ = _pushed_run()
-    store = MemoryStore({SST: b"sst", GRID: b"grid"})
+    store = MemoryDataStore({SST: b"sst", GRID: b"grid"})
     with acting_as(actor="user:alice", ledger="laptop"):
         done = delete(laptop, "run-1", store, force=False, reason="superseded")
     assert done.files_removed == [SST]
@@ -110,9 +117,50 @@ def test_gc_never_removes_a_file_unpushed_work_uses() -> None:
     laptop, _, _ = _pushed_run()
     with acting_as(actor="user:alice", ledger="laptop"):
         laptop.record([make_record("run-2", inputs=[FileRef(uri="grid.nc", sha256=GRID)])])
-    store = MemoryStore({SST: b"sst", GRID: b"grid"})
+    store = MemoryDataStore({SST: b"sst", GRID: b"grid"})
     plan = gc(laptop, store, dry_run=True)
-    assert (plan.removable, plan.kept) == ([SST], [GRID])
+    assert [f.sha256 for f in plan.removable] == [SST]
+    assert {r: [f.sha256 for f in fs] for r, fs in plan.kept.items()} == {KEPT_UNPUSHED: [GRID]}
     assert store.list() == sorted([SST, GRID])
     gc(laptop, store, dry_run=False)
+    assert store.list() == [GRID]
+
+
+def test_gc_drops_pulled_copies_but_keeps_local_data_files_unless_asked() -> None:
+    laptop, _, _ = _pushed_run()
+    store = MemoryDataStore({GRID: b"grid"})  # pulled
+    store.meta[SST] = ("local", False)  # commit's snapshot of the pushed output
+    store.files[SST] = b"sst"
+    plan = gc(laptop, store)
+    assert [f.sha256 for f in plan.removable] == [GRID]
+    assert [f.sha256 for f in plan.kept[KEPT_LOCAL]] == [SST]
+    plan = gc(laptop, store, files=True)
+    assert [f.sha256 for f in plan.removable] == [SST]
+    assert store.list() == []
+
+
+def test_gc_keeps_restricted_files_unless_all_is_given_with_files() -> None:
+    laptop, _, _ = _pushed_run()
+    store = MemoryDataStore()
+    store.put(GRID, b"grid", restricted=True)
+    store.files[SST], store.meta[SST] = b"sst", ("local", True)
+    assert gc(laptop, store, files=True).kept[KEPT_RESTRICTED] == store.entries()
+    with pytest.raises(ValueError, match="--all only goes with --files"):
+        gc(laptop, store, everything=True)
+    assert len(store.list()) == 2
+    plan = gc(laptop, store, files=True, everything=True, dry_run=True)
+    assert len(plan.removable) == 2
+    assert len(store.list()) == 2
+    gc(laptop, store, files=True, everything=True)
+    assert store.list() == []
+
+
+def test_gc_with_every_flag_still_keeps_what_unpushed_work_wrote() -> None:
+    laptop, _, _ = _pushed_run()
+    with acting_as(actor="user:alice", ledger="laptop"):
+        laptop.record([make_record("run-2", outputs=[FileRef(uri="grid.nc", sha256=GRID)])])
+    store = MemoryDataStore()
+    store.files[GRID], store.meta[GRID] = b"grid", ("local", True)
+    plan = gc(laptop, store, files=True, everything=True)
+    assert plan.removable == []
     assert store.list() == [GRID]

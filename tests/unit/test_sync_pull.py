@@ -12,7 +12,7 @@ from provledger.application.sync.wire import SyncError
 from provledger.domain.context import acting_as
 from provledger.domain.record import FileRef, Status
 from tests.unit.records import make_record
-from tests.unit.sync_support import FakeRemote, MemoryFileStore, ledger_named
+from tests.unit.sync_support import FakeRemote, MemoryDataStore, ledger_named
 
 FILES = {name: f"{name} bytes".encode() for name in ("a.nc", "b.nc", "log.txt", "c.nc")}
 SHA = {name: hashlib.sha256(data).hexdigest() for name, data in FILES.items()}
@@ -40,10 +40,10 @@ def _server() -> tuple[Ledger, FakeRemote]:
 
 def _pull(
     specs: list[ReadSpec], desk: Ledger | None = None
-) -> tuple[Ledger, PullResult, MemoryFileStore]:
+) -> tuple[Ledger, PullResult, MemoryDataStore]:
     _, remote = _server()
     desk = desk or ledger_named("desk")
-    store = MemoryFileStore()
+    store = MemoryDataStore()
     with acting_as(actor="user:alice", ledger="desk"):
         result = pull(desk, remote, specs, store)
     return desk, result, store
@@ -91,7 +91,7 @@ def test_a_local_execution_with_different_content_is_never_pulled_over() -> None
 def test_a_file_that_does_not_hash_right_is_not_kept() -> None:
     _, remote = _server()
     remote.files[SHA["a.nc"]] = b"tampered"
-    store = MemoryFileStore()
+    store = MemoryDataStore()
     with acting_as(actor="user:alice", ledger="desk"), pytest.raises(SyncError, match="hash"):
         pull(ledger_named("desk"), remote, [ReadSpec("default/ocean-a", output="sst")], store)
     assert store.files == {}

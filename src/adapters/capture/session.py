@@ -62,6 +62,7 @@ class RunRequest:
     config: Path | None = None
     inputs: list[Path] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
+    restricted: list[Path] = field(default_factory=list)  # outputs that are access-restricted
     reproduces: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     echo: bool = True
@@ -200,6 +201,11 @@ class Capture:
             role="output",
             uris=[_uri(p, request.cwd) for p in present],
         )
+        restricted = {_uri(p, request.cwd) for p in request.restricted}
+        outputs = [
+            msgspec.structs.replace(ref, restricted=True) if ref.uri in restricted else ref
+            for ref in outputs
+        ]
         manifests = {
             _uri(p, request.cwd): directory_entries(_resolve(p, request.cwd))
             for p in present

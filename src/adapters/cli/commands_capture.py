@@ -54,6 +54,13 @@ def run(
     outputs: Annotated[
         list[Path] | None, typer.Option("--output", help="Output file or folder (repeatable).")
     ] = None,
+    restricted: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--restricted-output",
+            help="An output that is access-restricted (repeatable; gc --files keeps it).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="Do not echo the command's output.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -75,7 +82,8 @@ def run(
         namespace=namespace,
         config=config,
         inputs=list(inputs or []),
-        outputs=list(outputs or []),
+        outputs=[*(outputs or []), *(restricted or [])],
+        restricted=list(restricted or []),
         echo=not quiet,
         echo_stdout_to_stderr=as_json,
     )

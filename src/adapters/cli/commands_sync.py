@@ -16,7 +16,7 @@ from ...application.ledger import Ledger
 from ...application.sync.local import SyncState, all_states, commit, describe, resolve
 from ...application.sync.maintain import counts, delete, gc, update
 from ...application.sync.pull import pull
-from ...application.sync.push import PushReport, push
+from ...application.sync.push import PushReport, push, stored_or_local
 from ...application.sync.wire import (
     RemoteUnavailableError,
 )
@@ -25,7 +25,7 @@ from ..settings import Settings
 from ..sync.client import HttpRemote
 from ..sync.registry import RemoteRegistry
 from ..sync.runconfig import read_specs, working_config, write_working
-from ..sync.store import DataStore
+from ..sync.store import DataStore, clear_cache
 from ..sync.views import push_summary, remote_views
 from .commands_archive import status_section
 from .main import app, open_ledger
@@ -103,18 +103,31 @@ def commit_command(
     ref: Annotated[str, typer.Argument(help="An execution id or uuid, or a file it produced.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Mark an execution and the executions its inputs came from for pushing."""
+    """Mark an execution and the executions its inputs came from for pushing, and snapshot
+    their output files into the local data store (push sends exactly those bytes)."""
     with open_ledger() as ledger:
-        result = commit(ledger, ref)
+        result = commit(ledger, ref, DataStore(Settings().home))
     if as_json:
         print_json(
-            {"committed": result.committed, "already": result.already, "position": result.position}
+            {
+                "committed": result.committed,
+                "already": result.already,
+                "position": result.position,
+                "snapshotted": result.snapshotted,
+                "not_snapshotted": result.not_snapshotted,
+            }
         )
         return
     for name in result.committed:
         console.print(f"committed {escape(name)}")
     for name in result.already:
         console.print(f"already committed {escape(name)}")
+    console.print(f"{result.snapshotted} output file(s) kept in the local data store")
+    for uri in result.not_snapshotted:
+        errors.print(
+            f"[yellow]warning:[/] {escape(uri)} is gone or changed since its run; "
+            "push can send it only if it is back as recorded"
+        )
 
 
 @app.command("push")
@@ -131,7 +144,9 @@ def push_command(
         def advance(done: int, total: int) -> None:
             bar.update(task, advance=done, total=total)
 
-        report = push(ledger, client, on_batch=advance)
+        report = push(
+            ledger, client, files=stored_or_local(DataStore(Settings().home)), on_batch=advance
+        )
         _registry().remember_ledger(client.name, report.remote_ledger)
     _push_report(report, as_json)
     if report.conflicts or report.invalid:
@@ -268,22 +283,44 @@ def delete_command(
 
 @app.command("gc")
 def gc_command(
+    files: Annotated[
+        bool, typer.Option("--files", help="Also drop local data files already pushed.")
+    ] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="With --files: restricted files too.")
+    ] = False,
     dry_run: Annotated[bool, typer.Option(help="Only list what would go.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove cached data files (PROVLEDGER_HOME/data) that no unpushed local work uses."""
-    with open_ledger() as ledger:
-        plan = gc(ledger, DataStore(Settings().home), dry_run=dry_run)
+    """Drop pulled copies and cached files that no unpushed local work depends on.
+
+    Never removes anything an unpushed execution read or wrote. `--files` also drops local
+    data files (commit's snapshots) once pushed; `--all` even restricted ones."""
+    home = Settings().home
+    with open_ledger() as ledger, user_errors():
+        plan = gc(ledger, DataStore(home), files=files, everything=everything, dry_run=dry_run)
+        cache = clear_cache(home, dry_run=dry_run)
     if as_json:
-        print_json({"dry_run": dry_run, "removed": plan.removable, "kept": plan.kept})
+        print_json(
+            {
+                "dry_run": dry_run,
+                "removed": [f.sha256 for f in plan.removable],
+                "removed_bytes": plan.freed_bytes,
+                "cache": cache,
+                "kept": {reason: [f.sha256 for f in kept] for reason, kept in plan.kept.items()},
+            }
+        )
         return
     verb = "would remove" if dry_run else "removed"
-    for sha in plan.removable:
-        console.print(f"{verb} {sha}", highlight=False)
+    for f in plan.removable:
+        console.print(f"{verb} {f.sha256} ({f.origin}, {f.size:,} bytes)", highlight=False)
     console.print(
-        f"{verb} {len(plan.removable)} file(s); kept {len(plan.kept)} that unpushed work uses",
+        f"{verb} {len(plan.removable)} file(s), {plan.freed_bytes:,} bytes, and "
+        f"{len(cache)} cached file(s)",
         highlight=False,
     )
+    for reason, kept in plan.kept.items():
+        console.print(f"kept {len(kept)}: {reason}", highlight=False)
 
 
 @status_section("sync")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -16,6 +17,7 @@ from ...domain.errors import ExecutionNotFoundError, ExecutionStateError
 from ...domain.execution import Execution
 from ..ledger import Ledger
 from ..ports import PositionedEvent
+from .ports import DataFiles
 from .wire import is_synced
 
 SCAN_BATCH = 5000
@@ -96,10 +98,45 @@ class CommitResult:
     committed: list[str]
     already: list[str]
     position: int
+    snapshotted: int = 0  # output files copied into the local data store
+    not_snapshotted: list[str] = field(default_factory=list)  # gone or changed since the run
 
 
-def commit(ledger: Ledger, ref: str) -> CommitResult:
-    """Mark an execution and the chain its inputs came from for pushing (`Committed`)."""
+def local_path(uri: str, base: str | None = None) -> Path | None:
+    """Where a record's file uri points on this machine (relative: to the run's directory)."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return None
+    path = Path(unquote(parsed.path) if parsed.scheme == "file" else uri)
+    if not path.is_absolute() and base and (Path(base) / path).exists():
+        return Path(base) / path
+    return path
+
+
+def snapshot_outputs(executions: list[Execution], store: DataFiles) -> tuple[int, list[str]]:
+    """Copy each execution's output files into the data store, so that push sends exactly
+    what was committed even if the working copy changes afterwards."""
+    taken, missed = 0, []
+    for execution in executions:
+        base = execution.record.attributes.get("cwd")
+        for ref in execution.record.outputs:
+            if not ref.sha256:
+                continue
+            path = local_path(ref.uri, base if isinstance(base, str) else None)
+            if (
+                path is not None
+                and path.is_file()
+                and store.adopt(path, ref.sha256, restricted=ref.restricted)
+            ):
+                taken += 1
+            elif not store.has(ref.sha256):
+                missed.append(ref.uri)
+    return taken, missed
+
+
+def commit(ledger: Ledger, ref: str, store: DataFiles | None = None) -> CommitResult:
+    """Mark an execution and the chain its inputs came from for pushing (`Committed`), and
+    snapshot their output files into the local data store (when given one)."""
     index = scan(ledger)
     for _ in range(5):
         start = resolve(ledger, ref, index)
@@ -114,10 +151,14 @@ def commit(ledger: Ledger, ref: str) -> CommitResult:
         except IntegrityError:
             continue
         ledger.runner.catch_up()
+        live = [e for e in chain if not e.retracted]
+        taken, missed = snapshot_outputs(live, store) if store is not None else (0, [])
         return CommitResult(
             [_name(e) for e in new],
             [_name(e) for e in chain if e not in new],
             position,
+            taken,
+            missed,
         )
     raise IntegrityError("executions kept changing; try again")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -12,17 +11,11 @@ from ...domain.errors import ExecutionStateError
 from ...domain.execution import Execution
 from ..ledger import Ledger
 from .local import SyncState, resolve, state_of
-from .ports import Remote
+from .ports import LOCAL, DataFiles, Remote, StoredFile
 from .receive import IncomingExecution, Received, ReceiveResult, receive
 from .wire import SYNCED_TOPICS, WireEvent
 
 UNPUSHED = (SyncState.LOCAL, SyncState.COMMITTED, SyncState.CHANGED)
-
-
-class Store(Protocol):
-    def list(self) -> list[str]: ...
-
-    def remove(self, sha256: str) -> None: ...
 
 
 def executions(ledger: Ledger) -> list[Execution]:
@@ -116,7 +109,7 @@ def protected_files(ledger: Ledger, skip: UUID | None = None) -> set[str]:
     return keep
 
 
-def delete(ledger: Ledger, ref: str, store: Store, *, force: bool, reason: str) -> Deleted:
+def delete(ledger: Ledger, ref: str, store: DataFiles, *, force: bool, reason: str) -> Deleted:
     """Retract an execution (history keeps it) and drop its cached files no other work needs."""
     execution = resolve(ledger, ref)
     state = _state(ledger, execution)
@@ -136,7 +129,7 @@ def delete(ledger: Ledger, ref: str, store: Store, *, force: bool, reason: str) 
         raise IntegrityError("execution kept changing; try again")
     ledger.runner.catch_up()
     keep = protected_files(ledger, skip=execution.id)
-    cached = set(store.list())
+    cached = {entry.sha256 for entry in store.entries()}
     mine = {r.sha256 for r in [*execution.record.outputs] if r.sha256}
     removed = sorted((mine & cached) - keep)
     for sha in removed:
@@ -146,16 +139,50 @@ def delete(ledger: Ledger, ref: str, store: Store, *, force: bool, reason: str) 
 
 @dataclass(frozen=True)
 class GcPlan:
-    removable: list[str]
-    kept: list[str]
+    removable: list[StoredFile]
+    kept: dict[str, list[StoredFile]]  # reason -> files
+
+    @property
+    def freed_bytes(self) -> int:
+        return sum(f.size for f in self.removable)
 
 
-def gc(ledger: Ledger, store: Store, *, dry_run: bool) -> GcPlan:
-    """Remove cached data files that no unpushed local work depends on."""
+KEPT_UNPUSHED = "unpushed work uses it"
+KEPT_LOCAL = "local data file (gc --files drops it once pushed)"
+KEPT_RESTRICTED = "restricted (gc --files --all drops it)"
+
+
+def gc(
+    ledger: Ledger,
+    store: DataFiles,
+    *,
+    files: bool = False,
+    everything: bool = False,
+    dry_run: bool = False,
+) -> GcPlan:
+    """Drop pulled copies (and, with `files`, local data files) no unpushed work depends on.
+
+    Restricted files stay unless `everything` (`--files --all`): getting them back may need
+    rights the user lacks. Anything an unpushed execution read or wrote always stays."""
+    if everything and not files:
+        raise ValueError("--all only goes with --files: gc --files --all")
     keep = protected_files(ledger)
-    cached = store.list()
-    plan = GcPlan([s for s in cached if s not in keep], [s for s in cached if s in keep])
+    removable: list[StoredFile] = []
+    kept: dict[str, list[StoredFile]] = {}
+    for entry in store.entries():
+        if entry.sha256 in keep:
+            reason: str | None = KEPT_UNPUSHED
+        elif entry.origin == LOCAL and not files:
+            reason = KEPT_LOCAL
+        elif entry.restricted and not everything:
+            reason = KEPT_RESTRICTED
+        else:
+            reason = None
+        if reason:
+            kept.setdefault(reason, []).append(entry)
+        else:
+            removable.append(entry)
     if not dry_run:
-        for sha in plan.removable:
-            store.remove(sha)
-    return plan
+        for entry in removable:
+            store.remove(entry.sha256)
+    return GcPlan(removable, kept)

@@ -1,8 +1,10 @@
-"""What push (and info) need from a remote ledger; the HTTP client and a fake implement it."""
+"""What sync needs from a remote ledger and from the local data store (real adapters and fakes)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -27,3 +29,39 @@ class Remote(Protocol):
     def execution(self, id: UUID) -> dict[str, Any] | None:
         """What the remote knows of one execution (None when it has none)."""
         ...
+
+
+PULLED = "pulled"  # downloaded from a remote by `pull`/`update`: the remote has it
+LOCAL = "local"  # a snapshot `commit` took of a local output: push uploads these bytes
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file in the local content-addressed data store."""
+
+    sha256: str
+    origin: str  # PULLED or LOCAL
+    restricted: bool
+    size: int
+
+
+class DataFiles(Protocol):
+    """The local content-addressed data store (a folder; a dict in unit tests)."""
+
+    def has(self, sha256: str) -> bool: ...
+
+    def path_for(self, sha256: str) -> str: ...
+
+    def put(self, sha256: str, data: bytes, *, restricted: bool = False) -> str:
+        """Keep downloaded bytes (verified) as a pulled copy; return the local path."""
+        ...
+
+    def adopt(self, path: Path, sha256: str, *, restricted: bool = False) -> bool:
+        """Snapshot a local file as a local data file; False when it no longer hashes so."""
+        ...
+
+    def read(self, sha256: str) -> bytes | None: ...
+
+    def entries(self) -> list[StoredFile]: ...
+
+    def remove(self, sha256: str) -> None: ...

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from ...domain.record import FileRef
 from ..ledger import Ledger
-from .ports import Remote
+from .ports import DataFiles, Remote
 from .receive import IncomingExecution, Received, check, receive
 from .wire import SYNCED_TOPICS, SyncError, WireEvent
 
@@ -31,16 +31,6 @@ class PullRemote(Remote, Protocol):
     def case(self, key: str) -> dict[str, Any] | None: ...
 
     def get_file(self, sha256: str) -> bytes | None: ...
-
-
-class FileStore(Protocol):
-    def has(self, sha256: str) -> bool: ...
-
-    def put(self, sha256: str, data: bytes) -> str:
-        """Store verified bytes; return the local path."""
-        ...
-
-    def path_for(self, sha256: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +111,7 @@ def _outputs(refs: list[FileRef], spec: ReadSpec) -> list[FileRef]:
     return refs
 
 
-def pull(ledger: Ledger, remote: PullRemote, specs: list[ReadSpec], store: FileStore) -> PullResult:
+def pull(ledger: Ledger, remote: PullRemote, specs: list[ReadSpec], store: DataFiles) -> PullResult:
     """Resolve every read, append the executions locally, download and verify their files."""
     if not specs:
         raise SyncError("the config reads nothing: add a `read:` list")
@@ -167,7 +157,8 @@ def pull(ledger: Ledger, remote: PullRemote, specs: list[ReadSpec], store: FileS
                 f"({detail}); nothing was pulled over it"
             )
         result.executions[str(r.id)] = r.outcome.value
-    paths = _fetch_all(remote, store, [ref.sha256 or "" for _, _, _, ref in picked], result)
+    restricted = {ref.sha256 or "": ref.restricted for _, _, _, ref in picked}
+    paths = _fetch_all(remote, store, restricted, result)
     for spec, row, case_key, ref in picked:
         sha = ref.sha256 or ""
         result.inputs.append(
@@ -202,18 +193,18 @@ def _name(spec: ReadSpec, ref: FileRef, taken: set[str]) -> str:
 
 
 def _fetch_all(
-    remote: PullRemote, store: FileStore, shas: list[str], result: PullResult
+    remote: PullRemote, store: DataFiles, restricted: dict[str, bool], result: PullResult
 ) -> dict[str, str]:
     """Local paths of these files: cached ones as they are, the others downloaded (verified)."""
-    paths = {sha: store.path_for(sha) for sha in dict.fromkeys(shas) if store.has(sha)}
+    paths = {sha: store.path_for(sha) for sha in restricted if store.has(sha)}
     result.cached += len(paths)
-    todo = [sha for sha in dict.fromkeys(shas) if sha not in paths]
+    todo = [sha for sha in restricted if sha not in paths]
 
     def fetch(sha: str) -> str:
         data = remote.get_file(sha)
         if data is None:
             raise SyncError(f"the remote has no file with sha256 {sha}: it was never pushed")
-        return store.put(sha, data)
+        return store.put(sha, data, restricted=restricted[sha])
 
     with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
         paths.update(zip(todo, pool.map(fetch, todo), strict=True))

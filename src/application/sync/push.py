@@ -12,16 +12,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
-from pathlib import Path
-from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
 from ...domain.execution import Execution
 from ..ledger import Ledger
-from .local import LogIndex, scan, sha256_of, state_of
-from .ports import Remote
+from .local import LogIndex, local_path, scan, sha256_of, state_of
+from .ports import DataFiles, Remote
 from .receive import IncomingExecution, Received, ReceiveResult
 from .wire import synced_wire
 
@@ -48,16 +46,23 @@ class PushReport:
 
 def local_file(uri: str, sha256: str) -> bytes | None:
     """The bytes of a file named by a record's uri, when it is here and still matches."""
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("", "file"):
-        return None
-    path = Path(unquote(parsed.path) if parsed.scheme == "file" else uri)
+    path = local_path(uri)
     try:
-        if not path.is_file() or sha256_of(path) != sha256:
+        if path is None or not path.is_file() or sha256_of(path) != sha256:
             return None
         return path.read_bytes()
     except OSError:
         return None
+
+
+def stored_or_local(store: DataFiles) -> FileSource:
+    """Commit's snapshot in the data store first (the bytes that were committed), else the
+    working copy when it still matches."""
+
+    def source(uri: str, sha256: str) -> bytes | None:
+        return store.read(sha256) or local_file(uri, sha256)
+
+    return source
 
 
 def pending(ledger: Ledger, remote_ledger: str, index: LogIndex) -> list[Execution]:
