@@ -11,6 +11,7 @@ import msgspec
 
 from ..projections.tables import Table
 from ..projections.views import Projection, Row
+from .ddl import schema_change
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -179,9 +180,11 @@ class SqlViewStore:
         a deferred transaction that reads and then writes fails at once ("database is
         locked") when another process wrote in between, instead of waiting its turn."""
         if self.dialect.name != "sqlite":
+            if ddl:  # concurrent CREATE TABLE IF NOT EXISTS races in Postgres
+                with schema_change(self.datastore, "postgres") as c:
+                    yield c
+                return
             with self.datastore.transaction(commit=True) as c:
-                if ddl:  # concurrent CREATE TABLE IF NOT EXISTS races in Postgres
-                    c.execute("SELECT pg_advisory_xact_lock(7301174)")
                 yield c
             return
         with self.datastore.get_connection(commit=True) as conn:

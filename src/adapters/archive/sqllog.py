@@ -14,6 +14,7 @@ from uuid import UUID
 import msgspec
 
 from ...application.stored_log import StoredRow
+from ..ddl import schema_change
 
 STATE_TABLE = "archive_state"
 _decode_json = msgspec.json.Decoder().decode
@@ -35,7 +36,7 @@ class SqlRawLog:
             self.table = table
             self.mark = "?"
             self.pos = "rowid"
-        with self.datastore.transaction(commit=True) as c:
+        with schema_change(self.datastore, backend) as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (key TEXT PRIMARY KEY, value TEXT)"
             )

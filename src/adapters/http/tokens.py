@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from ...domain.errors import DomainError
+from ..ddl import schema_change
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")
@@ -108,7 +109,7 @@ class SqlTokenStore:
         self.datastore = datastore
         self.mark = "?" if dialect == "sqlite" else "%s"
         self._cache = _Cache(cache_seconds)
-        with self.datastore.transaction(commit=True) as c:
+        with schema_change(self.datastore, dialect) as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
                 "scope TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, "
