@@ -18,6 +18,13 @@ CASE_SORTS: dict[str, tuple[str, ...]] = {
     "last_seen": ("last_seen",),
     "opened": ("opened_at",),
 }
+# What a listing shows (schemas.ExecutionPublic): a page skips the large JSON columns (config,
+# params, deltas), which are most of a row's bytes and of its decoding time.
+EXECUTION_SUMMARY_COLUMNS = (
+    "id", "execution_id", "case_id", "namespace", "case_name", "grp", "status", "started",
+    "ended", "recorded_at", "sort_started", "is_canonical", "change_count", "tags", "retracted",
+    "position",
+)  # fmt: skip
 EXECUTION_SORTS: dict[str, tuple[str, ...]] = {
     "started": ("sort_started",),
     "recorded": ("recorded_at",),
@@ -43,14 +50,10 @@ class SqlQueries:
         return rows[0] if len(rows) == 1 else None
 
     def cases_matching(self, ref: str) -> list[Row]:
-        if _is_uuid(ref):
-            return self._all(CASES, "SELECT * FROM cases WHERE case_id = ?", [str(UUID(ref))])
-        namespace, sep, name = ref.partition("/")
-        if sep:
-            return self._all(
-                CASES, "SELECT * FROM cases WHERE namespace = ? AND name = ?", [namespace, name]
-            )
-        return self._all(CASES, "SELECT * FROM cases WHERE name = ? ORDER BY namespace", [ref])
+        condition, values = _case_condition(ref)
+        return self._all(
+            CASES, f"SELECT * FROM cases WHERE {condition} ORDER BY namespace, name", values
+        )
 
     def list_cases(
         self,
@@ -109,14 +112,15 @@ class SqlQueries:
         sort: str = "started",
         limit: int = 100,
         cursor: str | None = None,
+        summary: bool = False,
     ) -> Page:
         flt = flt or ExecutionFilter()
         where: list[str] = []
         params: list[Any] = []
         if flt.case is not None:
-            cases = self.cases_matching(flt.case)
-            where.append(f"case_id IN ({', '.join('?' * len(cases)) or 'NULL'})")
-            params += [c["case_id"] for c in cases]
+            condition, values = _case_condition(flt.case)
+            where.append(f"case_id IN (SELECT case_id FROM cases WHERE {condition})")
+            params += values
         for column, value in (("grp", flt.group), ("status", flt.status)):
             if value is not None:
                 where.append(f"{column} = ?")
@@ -134,8 +138,9 @@ class SqlQueries:
             for key, value in values.items():
                 where.append(f"{self._json_text(column, key)} = ?")
                 params += [key, value]
+        columns = EXECUTION_SUMMARY_COLUMNS if summary else None
         return self._page(
-            EXECUTIONS, "executions", EXECUTION_SORTS, sort, where, params, limit, cursor
+            EXECUTIONS, "executions", EXECUTION_SORTS, sort, where, params, limit, cursor, columns
         )
 
     def _json_text(self, column: str, key: str) -> str:
@@ -169,6 +174,7 @@ class SqlQueries:
         params: list[Any],
         limit: int,
         cursor: str | None,
+        select: tuple[str, ...] | None = None,
     ) -> Page:
         descending = sort.startswith("-")
         key = sort.lstrip("-")
@@ -183,7 +189,7 @@ class SqlQueries:
             where.append(f"({lhs}) {op} ({', '.join('?' * len(columns))})")
             params += values
         order = ", ".join(_sortable(c) + (" DESC" if descending else "") for c in columns)
-        sql = f"SELECT * FROM {name}"
+        sql = f"SELECT {', '.join(select) if select else '*'} FROM {name}"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {order} LIMIT ?"
@@ -200,6 +206,16 @@ class SqlQueries:
 
 
 NULLABLE_SORT_COLUMNS = frozenset({"last_seen", "opened_at"})
+
+
+def _case_condition(ref: str) -> tuple[str, list[Any]]:
+    """The cases a reference names: a case id, `namespace/name`, or a bare name."""
+    if _is_uuid(ref):
+        return "case_id = ?", [str(UUID(ref))]
+    namespace, sep, name = ref.partition("/")
+    if sep:
+        return "namespace = ? AND name = ?", [namespace, name]
+    return "name = ?", [ref]
 
 
 def _sortable(column: str) -> str:

@@ -88,6 +88,7 @@ class ReadModels(Protocol):
         sort: str = "started",
         limit: int = 100,
         cursor: str | None = None,
+        summary: bool = False,  # only the columns a listing shows (no config/params/deltas)
     ) -> Page: ...
 
     def executions_of_case(self, case_id: str) -> list[dict[str, Any]]: ...

@@ -95,7 +95,9 @@ def list_executions(
         params=_dynamic(request, "param."),
     )
     try:
-        page = ledger.queries.list_executions(flt, sort=sort, limit=limit, cursor=cursor)
+        page = ledger.queries.list_executions(
+            flt, sort=sort, limit=limit, cursor=cursor, summary=True
+        )
     except ValueError as e:
         raise ApiError(400, "invalid_cursor", str(e)) from e
     return json_response(
