@@ -118,9 +118,9 @@ class SqlQueries:
         where: list[str] = []
         params: list[Any] = []
         if flt.case is not None:
-            condition, values = _case_condition(flt.case)
+            condition, case_params = _case_condition(flt.case)
             where.append(f"case_id IN (SELECT case_id FROM cases WHERE {condition})")
-            params += values
+            params += case_params
         for column, value in (("grp", flt.group), ("status", flt.status)):
             if value is not None:
                 where.append(f"{column} = ?")
