@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, InternalError, Mapper
+from eventsourcing.persistence import IntegrityError, InternalError, Mapper, Recording
 
 from ..application.ports import PositionedEvent
 from .mapper import MsgspecMapper
@@ -25,6 +25,23 @@ class LedgerApplication(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return MsgspecMapper()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """As `Application.save`, for aggregates only, without its two runtime Protocol
+        `isinstance` checks per aggregate: they were a fifth of bulk recording's time."""
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in objs:
+            if not isinstance(aggregate, Aggregate):
+                processing.collect_events(aggregate)  # events or None: the library's way
+                continue
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
+        processing.saved_kwargs.update(kwargs)
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        self.notify(processing.events)  # the library's deprecated hook, kept for parity
+        return recordings
 
 
 def _construct(env: dict[str, str], attempts: int = 5) -> LedgerApplication:

@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError
 
 from ..domain.canonical import batch_order_key
 from ..domain.case import Case
+from ..domain.context import correlated
 from ..domain.execution import Execution
 from ..domain.ids import case_id, execution_id
 from ..domain.record import ExecutionRecord, Status, differing_fields
@@ -69,7 +70,8 @@ class ExecutionRecorder:
                 unique[key] = record
         for attempt in range(MAX_ATTEMPTS):
             try:
-                results = self._attempt(unique)
+                with correlated():  # one batch, one operation
+                    results = self._attempt(unique)
                 break
             except IntegrityError:
                 # Another writer appended to one of these aggregates first: reload and retry.

@@ -38,6 +38,21 @@ def current_ledger() -> str:
 
 
 @contextmanager
+def correlated() -> Iterator[str]:
+    """Events created inside share one correlation id: the current one, else a new one."""
+    current = correlation_var.get()
+    if current:
+        yield current
+        return
+    correlation_id = str(uuid.uuid4())
+    token = correlation_var.set(correlation_id)
+    try:
+        yield correlation_id
+    finally:
+        correlation_var.reset(token)
+
+
+@contextmanager
 def acting_as(
     actor: str | None = None, correlation_id: str | None = None, ledger: str | None = None
 ) -> Iterator[str]:
