@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -27,24 +26,34 @@ DEFAULT_EXCLUDE = (
 )
 
 
+CACHED_KEYS = 65536
+
+
 @dataclass(frozen=True)
 class DeltaPolicy:
     """Which dotted fields are compared: `include` globs minus `exclude` globs."""
 
     include: tuple[str, ...] = DEFAULT_INCLUDE
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    # Glob matching is slow and keys repeat across executions: the answers are remembered
+    # per policy (a dict lookup; an lru_cache keyed on the policy would hash it every call).
+    _answers: dict[str, bool] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def compares(self, key: str) -> bool:
-        return _compares(self, key)
+        answer = self._answers.get(key)
+        if answer is None:
+            lowered = key.lower()
+            answer = any(fnmatchcase(key, p) for p in self.include) and not any(
+                fnmatchcase(lowered, p.lower()) for p in self.exclude
+            )
+            if len(self._answers) < CACHED_KEYS:
+                self._answers[key] = answer
+        return answer
 
 
-@lru_cache(maxsize=65536)
-def _compares(policy: DeltaPolicy, key: str) -> bool:
-    """Glob matching is slow and keys repeat across executions: remember the answers."""
-    lowered = key.lower()
-    return any(fnmatchcase(key, p) for p in policy.include) and not any(
-        fnmatchcase(lowered, p.lower()) for p in policy.exclude
-    )
+DEFAULT_POLICY = DeltaPolicy()
 
 
 @dataclass(frozen=True)
@@ -64,19 +73,22 @@ class DeltaPolicies:
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Nested mappings become dotted keys; lists and scalars are leaves."""
     out: dict[str, Any] = {}
-    stack: list[tuple[str, Any]] = [(prefix, value)]
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, dict):
-            if not item and path:
-                out[path] = {}
-            stack.extend(
-                (f"{path}.{key}" if path else str(key), child)
-                for key, child in reversed(item.items())
-            )
-        else:
-            out[path] = item
+    if isinstance(value, dict):
+        _flatten_into(out, value, prefix)
+    else:
+        out[prefix] = value
     return out
+
+
+def _flatten_into(out: dict[str, Any], mapping: dict[Any, Any], path: str) -> None:
+    if not mapping and path:
+        out[path] = {}
+    for key, child in mapping.items():
+        child_path = f"{path}.{key}" if path else str(key)
+        if isinstance(child, dict):
+            _flatten_into(out, child, child_path)
+        else:
+            out[child_path] = child
 
 
 def config_fields(record: ExecutionRecord) -> dict[str, Any]:
@@ -95,12 +107,15 @@ def diff_configs(
     canonical: Mapping[str, Any], current: Mapping[str, Any], policy: DeltaPolicy | None = None
 ) -> Delta:
     """`{field: {"canonical": a, "current": b}}` for every compared field whose value differs."""
-    policy = policy or DeltaPolicy()
-    return {
-        key: {"canonical": canonical.get(key), "current": current.get(key)}
-        for key in sorted(set(canonical) | set(current))
-        if canonical.get(key) != current.get(key) and policy.compares(key)
-    }
+    policy = policy or DEFAULT_POLICY
+    compares = policy.compares
+    changed = [
+        key
+        for key in canonical.keys() | current.keys()
+        if canonical.get(key) != current.get(key) and compares(key)
+    ]
+    changed.sort()
+    return {key: {"canonical": canonical.get(key), "current": current.get(key)} for key in changed}
 
 
 def config_deltas(
