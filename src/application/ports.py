@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -117,6 +118,15 @@ class Archive(Protocol):
         ...
 
     def get(self, key: str) -> bytes | None: ...
+
+    def put_path(self, key: str, path: Path) -> StoredObject:
+        """As put, for a file of any size: streamed in (multipart on S3), verified by reading
+        back and hashing in chunks."""
+        ...
+
+    def chunks(self, key: str) -> Iterator[bytes] | None:
+        """The object's bytes in chunks (None when absent), without holding it all."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 

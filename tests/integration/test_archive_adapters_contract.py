@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -71,3 +73,22 @@ def test_a_folder_archive_on_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     with pytest.raises(ArchiveError, match="is not a folder"):
         open_archive((tmp_path / "f").as_uri())
+
+
+def test_large_files_go_in_from_a_path_and_come_out_in_chunks(
+    archive: Archive, tmp_path: Path
+) -> None:
+    data = os.urandom(9 * 1024 * 1024 + 17)  # over boto3's multipart threshold (8 MiB)
+    path = tmp_path / "big.bin"
+    path.write_bytes(data)
+    stored = archive.put_path("files/sha256/ab/big", path)
+    assert (stored.sha256, stored.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    chunks = archive.chunks("files/sha256/ab/big")
+    assert chunks is not None
+    assert b"".join(chunks) == data
+    assert archive.put_path("files/sha256/ab/big", path) == stored  # same bytes: accepted
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"different")
+    with pytest.raises(ArchiveError, match="immutable"):
+        archive.put_path("files/sha256/ab/big", other)
+    assert archive.chunks("files/sha256/ab/absent") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -166,3 +167,31 @@ def test_the_remote_registry_is_private_and_refuses_bad_names_and_urls(tmp_path:
     (tmp_path / "remotes.json").write_text("{not json")
     with pytest.raises(RemoteConfigError, match="cannot read"):
         registry.list()
+
+
+def test_a_data_file_larger_than_the_request_limit_is_streamed_in_and_out(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(300_000))
+    sha = hashlib.sha256(big.read_bytes()).hexdigest()
+    archive = MemoryArchive()
+    with running_api(ledger, archive=archive, max_body_bytes=65_536, max_file_bytes=400_000) as api:
+        remote = _remote(api, api.write_token)
+        remote.put_file(sha, big)  # five times the request limit: streamed from the file
+        assert archive.get(f"files/sha256/{sha[:2]}/{sha}") == big.read_bytes()
+        assert remote.get_file(sha) == big.read_bytes()
+        too_big = api.client.put(
+            f"/api/v1/sync/files/{'0' * 64}",
+            content=b"x" * 400_001,
+            headers={"Authorization": f"Bearer {api.write_token}"},
+        )
+        assert too_big.status_code == 413
+        assert "--max-file-bytes" in too_big.json()["error"]["message"]
+        batch = api.client.post(
+            "/api/v1/sync/files/missing",
+            content=b'{"sha256": ["' + b"a" * 70_000 + b'"]}',
+            headers={"Authorization": f"Bearer {api.write_token}"},
+        )
+        assert batch.status_code == 413  # other requests keep the request limit
+    assert archive.exists(f"files/sha256/{'0' * 2}/{'0' * 64}") is False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,34 +9,14 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from provledger.adapters.archive.memory import InMemoryArchive
 from provledger.adapters.http.app import create_app
 from provledger.adapters.http.tokens import token_store_for
 from provledger.application.ledger import Ledger
-from provledger.application.ports import Archive, StoredObject
+from provledger.application.ports import Archive
 
-
-class MemoryArchive:
-    """Archive fake: keys to bytes; overwrite only with identical bytes, like the real ones."""
-
-    def __init__(self, url: str = "memory://archive") -> None:
-        self.url = url
-        self.objects: dict[str, bytes] = {}
-
-    def put(self, key: str, data: bytes) -> StoredObject:
-        old = self.objects.get(key)
-        if old is not None and old != data:
-            raise ValueError(f"{key} exists with different content")
-        self.objects[key] = data
-        return StoredObject(key, hashlib.sha256(data).hexdigest(), len(data))
-
-    def get(self, key: str) -> bytes | None:
-        return self.objects.get(key)
-
-    def exists(self, key: str) -> bool:
-        return key in self.objects
-
-    def list(self, prefix: str) -> list[str]:
-        return sorted(k for k in self.objects if k.startswith(prefix))
+# The archive fake is the one beside the real archives.
+MemoryArchive = InMemoryArchive
 
 
 @dataclass

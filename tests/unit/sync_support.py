@@ -64,8 +64,8 @@ class FakeRemote:
     def missing_files(self, sha256s: Sequence[str]) -> list[str] | None:
         return [s for s in sha256s if s not in self.files]
 
-    def put_file(self, sha256: str, data: bytes) -> None:
-        self.files[sha256] = data
+    def put_file(self, sha256: str, data: bytes | Path) -> None:
+        self.files[sha256] = data.read_bytes() if isinstance(data, Path) else data
 
     def case_keys(self) -> list[str]:
         return [f"{c.namespace}/{c.name}" for c in self._aggregates(Case)]

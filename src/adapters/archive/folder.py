@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ...application.ports import StoredObject
 from ...application.stored_log import ArchiveError
-from .keys import checked_key, differs, stored
+from .keys import CHUNK, checked_key, differs, file_digest, stored
 
 
 class FolderArchive:
@@ -52,6 +54,45 @@ class FolderArchive:
         if written != data:
             raise differs(key, self.url)
         return stored(key, written)
+
+    def put_path(self, key: str, path: Path) -> StoredObject:
+        target = self._path(key)
+        try:
+            digest, size = file_digest(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+                try:
+                    with os.fdopen(fd, "wb") as dst, path.open("rb") as src:
+                        shutil.copyfileobj(src, dst, CHUNK)
+                        dst.flush()
+                        os.fsync(dst.fileno())
+                    with contextlib.suppress(FileExistsError):
+                        os.link(tmp, target)
+                finally:
+                    os.unlink(tmp)
+            written = file_digest(target)
+        except OSError as e:
+            raise ArchiveError(f"cannot write {self.url}/{key}: {e.strerror or e}") from e
+        if written != (digest, size):
+            raise differs(key, self.url)
+        return StoredObject(key, digest, size)
+
+    def chunks(self, key: str) -> Iterator[bytes] | None:
+        path = self._path(key)
+        try:
+            f = path.open("rb")
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise ArchiveError(f"cannot read {self.url}/{key}: {e.strerror or e}") from e
+
+        def read() -> Iterator[bytes]:
+            with f:
+                while chunk := f.read(CHUNK):
+                    yield chunk
+
+        return read()
 
     def flush(self) -> None:
         """Make every object written so far durable (one sync for a whole batch)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from ...application.ports import StoredObject
 from ...application.stored_log import ArchiveError
@@ -23,3 +24,16 @@ def differs(key: str, url: str) -> ArchiveError:
     return ArchiveError(
         f"{url}/{key} already exists with different content; archived objects are immutable"
     )
+
+
+CHUNK = 1 << 20
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """sha256 and size of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -3,7 +3,8 @@ log (beside SqlRawLog)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from ...application.ports import StoredObject
@@ -29,6 +30,13 @@ class InMemoryArchive:
             raise differs(key, self.url)
         self.objects[key] = bytes(data)
         return stored(key, self.objects[key])
+
+    def put_path(self, key: str, path: Path) -> StoredObject:
+        return self.put(key, path.read_bytes())
+
+    def chunks(self, key: str) -> Iterator[bytes] | None:
+        data = self.get(key)
+        return None if data is None else iter([data])
 
     def get(self, key: str) -> bytes | None:
         self._check()

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from ...application.ports import StoredObject
 from ...application.stored_log import ArchiveError, ArchiveUnavailableError
-from .keys import checked_key, differs, stored
+from .keys import CHUNK, checked_key, differs, file_digest, stored
 
 _UNAVAILABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}
 
@@ -83,6 +84,42 @@ class S3Archive:
         if hashlib.sha256(written).hexdigest() != digest:
             raise differs(key, self.url)
         return stored(key, written)
+
+    def put_path(self, key: str, path: Path) -> StoredObject:
+        """boto3's managed upload (multipart above 8 MiB) of a content-addressed file; an
+        existing object is kept when its bytes are the same. Verified by a streamed read-back."""
+        digest, size = file_digest(path)
+        full = self._key(key)
+        if self._digest_of(key) is None:
+            with self._errors(f"cannot write {key} to"):
+                self.client.upload_file(
+                    str(path), self.bucket, full, ExtraArgs={"Metadata": {"sha256": digest}}
+                )
+        if self._digest_of(key) != (digest, size):
+            raise differs(key, self.url)
+        return StoredObject(key, digest, size)
+
+    def _digest_of(self, key: str) -> tuple[str, int] | None:
+        found = self.chunks(key)
+        if found is None:
+            return None
+        digest, size = hashlib.sha256(), 0
+        with self._errors(f"cannot read {key} from"):
+            for chunk in found:
+                digest.update(chunk)
+                size += len(chunk)
+        return digest.hexdigest(), size
+
+    def chunks(self, key: str) -> Iterator[bytes] | None:
+        full = self._key(key)
+        with self._errors(f"cannot read {key} from"):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=full)
+            except self.client.exceptions.NoSuchKey:
+                return None
+        body = response["Body"]
+        chunks: Iterator[bytes] = body.iter_chunks(CHUNK)
+        return chunks
 
     def get(self, key: str) -> bytes | None:
         full = self._key(key)

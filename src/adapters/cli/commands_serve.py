@@ -28,6 +28,12 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(min=1024, help="Largest request body accepted (413 above).")
     ] = 32 * 1024 * 1024,
+    max_file_bytes: Annotated[
+        int,
+        typer.Option(
+            min=1024, help="Largest data file pushed (streamed to disk, not held; 413 above)."
+        ),
+    ] = 64 * 1024**3,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json) over the configured ledger."""
@@ -39,6 +45,7 @@ def serve(
         bootstrap().close()
     os.environ["PROVLEDGER_PUBLIC_READ"] = "1" if public_read else "0"
     os.environ["PROVLEDGER_MAX_BODY_BYTES"] = str(max_body_bytes)
+    os.environ["PROVLEDGER_MAX_FILE_BYTES"] = str(max_file_bytes)
     access = "reads are public" if public_read else "reads need a read token"
     errors.print(f"provledger API on http://{host}:{port}/api/v1 ({access})", highlight=False)
     uvicorn.run(

@@ -19,7 +19,7 @@ from ...application.ledger import Ledger
 from ...application.ports import Archive
 from .deps import Consistency, Services
 from .errors import install_error_handlers
-from .limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
+from .limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FILE_BYTES, BodyLimitMiddleware
 from .openapi import install_openapi
 from .routes import cases, executions, executions_write, experiments, status
 from .routes import sync as sync_routes
@@ -40,6 +40,7 @@ def create_app(
     public_read: bool = False,
     archive: Archive | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     tokens: TokenStore | None = None,
     follow: bool = True,
     follow_interval: float = 0.5,
@@ -53,6 +54,7 @@ def create_app(
         archive=archive,
         public_read=public_read,
         consistency=Consistency(ledger, timeout=read_timeout),
+        max_file_bytes=max_file_bytes,
     )
 
     @asynccontextmanager
@@ -85,7 +87,9 @@ def create_app(
     app.state.services = services
     install_error_handlers(app)
     install_openapi(app)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_file_bytes=max_file_bytes
+    )
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (cases, executions_write, executions, experiments, status, token_routes):
@@ -109,6 +113,7 @@ def app_from_environment() -> FastAPI:
         public_read=os.environ.get("PROVLEDGER_PUBLIC_READ", "") in ("1", "true", "yes"),
         archive=archive_from_settings(settings),
         max_body_bytes=int(os.environ.get("PROVLEDGER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        max_file_bytes=int(os.environ.get("PROVLEDGER_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)),
         close_ledger=True,
     )
 

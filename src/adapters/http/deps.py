@@ -65,6 +65,7 @@ class Services:
     archive: Archive | None
     public_read: bool
     consistency: Consistency
+    max_file_bytes: int = 64 * 1024**3
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
 

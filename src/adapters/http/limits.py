@@ -8,20 +8,35 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import error_body
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = 64 * 1024**3  # one uploaded data file (streamed, never buffered)
+STREAMED_UPLOADS = "/api/v1/sync/files/"  # PUT bodies the route streams to disk itself
 
 
 class BodyLimitMiddleware:
     """Checks Content-Length up front and counts streamed (chunked) bodies as they arrive."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_file_bytes = max_file_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
+        if scope["method"] == "PUT" and scope["path"].startswith(STREAMED_UPLOADS):
+            # Data files stream to disk in the route, which also counts what arrives.
+            if declared is not None and declared.isdigit() and int(declared) > self.max_file_bytes:
+                await self._too_large(send, int(declared), self.max_file_bytes)
+                return
+            await self.app(scope, receive, send)
+            return
         if declared is not None:
             try:
                 size = int(declared)
@@ -58,15 +73,16 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send, size: int | None) -> None:
+    async def _too_large(self, send: Send, size: int | None, limit: int | None = None) -> None:
+        limit = limit or self.max_body_bytes
         what = f"{size} bytes" if size is not None else "too large"
         await self._reject(
             send,
             413,
             "payload_too_large",
-            f"request body is {what}; the limit is {self.max_body_bytes} bytes "
-            "(send a smaller batch)",
-            {"limit_bytes": self.max_body_bytes},
+            f"request body is {what}; the limit is {limit} bytes "
+            + ("(send a smaller batch)" if limit == self.max_body_bytes else "(--max-file-bytes)"),
+            {"limit_bytes": limit},
         )
 
     async def _reject(

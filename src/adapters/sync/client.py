@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -86,13 +88,14 @@ class HttpRemote:
         _ok(self.name, response)
         return [str(s) for s in response.json()["missing"]]
 
-    def put_file(self, sha256: str, data: bytes) -> None:
-        response = self._call(
-            "PUT",
-            f"/sync/files/{sha256}",
-            content=data,
-            headers={"Content-Type": "application/octet-stream"},
-        )
+    def put_file(self, sha256: str, data: bytes | Path) -> None:
+        headers = {"Content-Type": "application/octet-stream"}
+        if isinstance(data, Path):
+            with data.open("rb") as f:  # httpx streams a file object in chunks
+                headers["Content-Length"] = str(os.fstat(f.fileno()).st_size)
+                response = self._call("PUT", f"/sync/files/{sha256}", content=f, headers=headers)
+        else:
+            response = self._call("PUT", f"/sync/files/{sha256}", content=data, headers=headers)
         _ok(self.name, response)
 
     def get_file(self, sha256: str) -> bytes | None:

@@ -24,7 +24,9 @@ class Remote(Protocol):
         """Which of these files the remote lacks; None when the remote keeps no files."""
         ...
 
-    def put_file(self, sha256: str, data: bytes) -> None: ...
+    def put_file(self, sha256: str, data: bytes | Path) -> None:
+        """Upload a file's bytes (a path is streamed, not read into memory)."""
+        ...
 
     def execution(self, id: UUID) -> dict[str, Any] | None:
         """What the remote knows of one execution (None when it has none)."""

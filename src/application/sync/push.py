@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
+from pathlib import Path
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -25,7 +26,8 @@ from .wire import synced_wire
 
 BATCH = 200
 TRANSFERS = 4  # files in flight at once
-FileSource = Callable[[str, str], bytes | None]
+# A file's bytes, or the path of a local copy that hashes as recorded (streamed when sent).
+FileSource = Callable[[str, str], "bytes | Path | None"]
 
 
 @dataclass
@@ -44,13 +46,13 @@ class PushReport:
     remote_keeps_files: bool = True
 
 
-def local_file(uri: str, sha256: str) -> bytes | None:
-    """The bytes of a file named by a record's uri, when it is here and still matches."""
+def local_file(uri: str, sha256: str) -> Path | None:
+    """The file a record's uri names, when it is here and still hashes as recorded."""
     path = local_path(uri)
     try:
         if path is None or not path.is_file() or sha256_of(path) != sha256:
             return None
-        return path.read_bytes()
+        return path
     except OSError:
         return None
 
@@ -59,8 +61,10 @@ def stored_or_local(store: DataFiles) -> FileSource:
     """Commit's snapshot in the data store first (the bytes that were committed), else the
     working copy when it still matches."""
 
-    def source(uri: str, sha256: str) -> bytes | None:
-        return store.read(sha256) or local_file(uri, sha256)
+    def source(uri: str, sha256: str) -> Path | None:
+        if store.has(sha256):
+            return Path(store.path_for(sha256))
+        return local_file(uri, sha256)
 
     return source
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections import Counter
+from pathlib import Path as FilePath
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 
 from ....application.ports import Archive
 from ....application.sync.receive import IncomingExecution, receive
@@ -135,14 +138,30 @@ async def missing_files(body: MissingRequest, services: ServicesDep, _: Writer) 
 async def put_file(
     sha256: Sha256Path, request: Request, services: ServicesDep, _: Writer
 ) -> FileStored:
+    """Streamed to a temporary file while hashing (any size up to `--max-file-bytes`), then
+    into the archive (multipart on S3) and read back."""
     archive = _archive(services)
-    data = await request.body()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != sha256:
-        raise ApiError(
-            422, "checksum_mismatch", f"the body's sha256 is {actual}, not {sha256}: not stored"
-        )
-    stored = await run_in_threadpool(archive.put, file_key(sha256), data)
+    limit = services.max_file_bytes
+    digest, size = hashlib.sha256(), 0
+    with tempfile.NamedTemporaryFile(prefix="provledger-upload-") as spool:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(
+                    413,
+                    "payload_too_large",
+                    f"the file is over the limit of {limit} bytes (--max-file-bytes)",
+                    {"limit_bytes": limit},
+                )
+            digest.update(chunk)
+            spool.write(chunk)
+        spool.flush()
+        actual = digest.hexdigest()
+        if actual != sha256:
+            raise ApiError(
+                422, "checksum_mismatch", f"the body's sha256 is {actual}, not {sha256}: not stored"
+            )
+        stored = await run_in_threadpool(archive.put_path, file_key(sha256), FilePath(spool.name))
     return FileStored(sha256=stored.sha256, size=stored.size)
 
 
@@ -154,7 +173,7 @@ async def put_file(
 )
 async def get_file(sha256: Sha256Path, services: ServicesDep, _: Reader) -> Response:
     archive = _archive(services)
-    data = await run_in_threadpool(archive.get, file_key(sha256))
-    if data is None:
+    chunks = await run_in_threadpool(archive.chunks, file_key(sha256))
+    if chunks is None:
         raise ApiError(404, "not_found", f"no file with sha256 {sha256}")
-    return Response(data, media_type="application/octet-stream")
+    return StreamingResponse(chunks, media_type="application/octet-stream")
