@@ -244,6 +244,8 @@ def test_with_the_remote_down_push_fails_clearly_and_local_work_is_unaffected(
     assert _sync(laptop)["committed"] == 2
     laptop.record("run-2", "ocean", status="failed")
     assert laptop.json("info", "run-1")["remotes"]["origin"]["state"] == "unreachable"
+    item = laptop.json("status", "run-1")["item"]
+    assert (item["sync"], item["remotes"]["origin"]["state"]) == ("committed", "unreachable")
 
 
 def test_bad_remotes_and_tokens_get_clear_errors(laptop: Laptop, remote: Remote) -> None:
@@ -378,7 +380,10 @@ def test_update_delete_and_gc_never_lose_unpushed_work(
     assert "use --force" in refused.stderr
     laptop("tag", "run-1", "reviewed=yes")
     laptop("push")
+    assert desk.json("status", "run-1")["item"]["sync"] == "newer on the remote"
+    assert desk.json("status", "run-1", "--offline")["item"]["sync"] == "pulled"
     assert desk.json("update")["counts"] == {"updated": 1}
+    assert desk.json("status", "run-1")["item"]["remotes"]["origin"]["state"] == "same"
     assert desk.json("update")["counts"] == {"unchanged": 1}
     desk("delete", "mine", "--force", "--reason", "wrong input")
     assert desk.json("info", "mine")["sync"] == "retracted"

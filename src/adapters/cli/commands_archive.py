@@ -26,6 +26,24 @@ StatusSection = Callable[["Ledger"], dict[str, Any]]
 STATUS_SECTIONS: dict[str, StatusSection] = {}
 
 
+def _item_status(ledger: Ledger, ref: str, *, ask_remotes: bool) -> dict[str, Any]:
+    from ...application.sync.local import describe, resolve
+    from ..settings import Settings
+    from ..sync.registry import RemoteRegistry
+    from ..sync.views import QUICK, remote_views
+
+    execution = resolve(ledger, ref)
+    item = describe(ledger, execution, None)
+    configured = RemoteRegistry(Settings().home).list() if ask_remotes else []
+    if configured:
+        history = ledger.events.history(execution.id)
+        views = remote_views(configured, execution.id, history, timeout=QUICK)
+        item["remotes"] = views
+        if any(v["state"] == "newer on the remote" for v in views.values()):
+            item["sync"] = "newer on the remote"
+    return item
+
+
 def status_section(name: str) -> Callable[[StatusSection], StatusSection]:
     def register(builder: StatusSection) -> StatusSection:
         STATUS_SECTIONS[name] = builder
@@ -304,17 +322,18 @@ def status(
         str | None,
         typer.Argument(help="One execution (id or uuid) or a file it produced (by sha256)."),
     ] = None,
+    remotes: Annotated[
+        bool, typer.Option("--remotes/--offline", help="With REF: also ask the remotes.")
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Events, projection lag, what is not yet persisted, archived or pushed; or one item's
-    sync state (local only, committed, pushed, changed since push) when REF is given."""
+    sync state (local only, committed, pushed, changed since push, newer on the remote) when
+    REF is given (each configured remote is asked, briefly; unreachable ones are named)."""
     with open_ledger() as ledger:
         ledger.catch_up()
         if ref is not None:
-            from ...application.sync.local import describe, resolve
-
-            execution = resolve(ledger, ref)
-            data = {"item": describe(ledger, execution, None)}
+            data = {"item": _item_status(ledger, ref, ask_remotes=remotes)}
         else:
             data = {name: build(ledger) for name, build in STATUS_SECTIONS.items()}
     if as_json:

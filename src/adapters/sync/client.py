@@ -20,11 +20,16 @@ MAX_BODY = 16 * 1024 * 1024  # below `provledger serve --max-body-bytes` (32 MiB
 
 
 class HttpRemote:
-    def __init__(self, config: RemoteConfig, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        config: RemoteConfig,
+        client: httpx.Client | None = None,
+        timeout: httpx.Timeout = TIMEOUT,
+    ) -> None:
         self.name = config.name
         self.url = config.url
         headers = {"Authorization": f"Bearer {config.token}"} if config.token else {}
-        self._client = client or httpx.Client(base_url=config.url, headers=headers, timeout=TIMEOUT)
+        self._client = client or httpx.Client(base_url=config.url, headers=headers, timeout=timeout)
 
     def close(self) -> None:
         self._client.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import httpx
+
 from ...application.ports import PositionedEvent
 from ...application.sync.push import PushReport
 from ...application.sync.wire import (
@@ -54,13 +56,19 @@ def remote_state(history: list[PositionedEvent], remote: dict[str, Any]) -> str:
     return "same"
 
 
+QUICK = httpx.Timeout(3.0, connect=1.0)  # `status REF`: a glance, not a sync
+
+
 def remote_views(
-    configs: list[RemoteConfig], key: UUID, history: list[PositionedEvent]
+    configs: list[RemoteConfig],
+    key: UUID,
+    history: list[PositionedEvent],
+    timeout: httpx.Timeout | None = None,
 ) -> dict[str, Any]:
     """Each configured remote's view of one execution; an unreachable one says so."""
     views: dict[str, Any] = {}
     for config in configs:
-        client = HttpRemote(config)
+        client = HttpRemote(config, timeout=timeout) if timeout else HttpRemote(config)
         try:
             found = client.execution(key)
             views[config.name] = (
