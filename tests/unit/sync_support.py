@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -91,6 +92,11 @@ class FakeRemote:
     def get_file(self, sha256: str) -> bytes | None:
         return self.files.get(sha256)
 
+    @contextmanager
+    def file_chunks(self, sha256: str) -> Iterator[Iterator[bytes] | None]:
+        data = self.files.get(sha256)
+        yield None if data is None else iter([data[: len(data) // 2], data[len(data) // 2 :]])
+
     def _aggregates(self, cls: type[T]) -> list[T]:
         found: list[T] = []
         for pe in self.ledger.events.read(0, 100_000):
@@ -130,6 +136,9 @@ class MemoryDataStore:
         self.files[sha256] = data
         self.meta.setdefault(sha256, (PULLED, restricted))
         return self.path_for(sha256)
+
+    def put_stream(self, sha256: str, chunks: Iterable[bytes], *, restricted: bool = False) -> str:
+        return self.put(sha256, b"".join(chunks), restricted=restricted)
 
     def adopt(self, path: Path, sha256: str, *, restricted: bool = False) -> bool:
         data = path.read_bytes()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -102,6 +103,28 @@ class HttpRemote:
         else:
             response = self._call("PUT", f"/sync/files/{sha256}", content=data, headers=headers)
         _ok(self.name, response)
+
+    @contextmanager
+    def file_chunks(self, sha256: str) -> Iterator[Iterator[bytes] | None]:
+        """The file streamed in 1 MiB chunks, or None when the remote lacks it."""
+        try:
+            with self._client.stream("GET", f"/api/v1/sync/files/{sha256}") as response:
+                if response.status_code == 404:
+                    yield None
+                    return
+                if response.status_code != 200:
+                    response.read()
+                    if response.status_code >= 500:
+                        raise RemoteUnavailableError(
+                            f"remote {self.name!r} answered {response.status_code}: "
+                            f"{_message(response)}"
+                        )
+                    _ok(self.name, response)
+                yield response.iter_bytes(1 << 20)
+        except httpx.TransportError as e:
+            raise RemoteUnavailableError(
+                f"remote {self.name!r} ({self.url}) is not reachable: {e}; local work is unchanged"
+            ) from e
 
     def get_file(self, sha256: str) -> bytes | None:
         response = self._call("GET", f"/sync/files/{sha256}")

@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from ...application.sync.ports import LOCAL, PULLED, StoredFile
@@ -34,17 +36,29 @@ class DataStore:
 
     def put(self, sha256: str, data: bytes, *, restricted: bool = False) -> str:
         """Write verified bytes atomically (read-only); refuse bytes that hash otherwise."""
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != sha256:
-            raise SyncError(f"downloaded file hashes to {actual}, not {sha256}: not kept")
+        return self.put_stream(sha256, [data], restricted=restricted)
+
+    def put_stream(self, sha256: str, chunks: Iterable[bytes], *, restricted: bool = False) -> str:
+        """Write chunks to a temporary file while hashing; keep it (read-only, atomically)
+        only if it hashes to `sha256`."""
         target = Path(self.path_for(sha256))
         target.parent.mkdir(parents=True, exist_ok=True)
-        if not self._meta_path(sha256).exists():
-            self._write_meta(sha256, PULLED, restricted)
-        tmp = target.with_name(f".{sha256}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.chmod(0o444)
-        os.replace(tmp, target)
+        tmp = target.with_name(f".{sha256}.{os.getpid()}.{threading.get_ident()}.tmp")
+        digest = hashlib.sha256()
+        try:
+            with tmp.open("wb") as f:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    f.write(chunk)
+            actual = digest.hexdigest()
+            if actual != sha256:
+                raise SyncError(f"downloaded file hashes to {actual}, not {sha256}: not kept")
+            if not self._meta_path(sha256).exists():
+                self._write_meta(sha256, PULLED, restricted)
+            tmp.chmod(0o444)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
         return str(target)
 
     def adopt(self, path: Path, sha256: str, *, restricted: bool = False) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,6 +56,10 @@ class DataFiles(Protocol):
 
     def put(self, sha256: str, data: bytes, *, restricted: bool = False) -> str:
         """Keep downloaded bytes (verified) as a pulled copy; return the local path."""
+        ...
+
+    def put_stream(self, sha256: str, chunks: Iterable[bytes], *, restricted: bool = False) -> str:
+        """As put, written as the chunks arrive (never all in memory)."""
         ...
 
     def adopt(self, path: Path, sha256: str, *, restricted: bool = False) -> bool:

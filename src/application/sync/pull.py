@@ -8,7 +8,9 @@ one sha256, so the working config means the same thing whatever happens to eithe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
@@ -30,7 +32,9 @@ class PullRemote(Remote, Protocol):
 
     def case(self, key: str) -> dict[str, Any] | None: ...
 
-    def get_file(self, sha256: str) -> bytes | None: ...
+    def file_chunks(self, sha256: str) -> AbstractContextManager[Iterator[bytes] | None]:
+        """The file's bytes as they arrive (None when the remote has no such file)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -201,10 +205,10 @@ def _fetch_all(
     todo = [sha for sha in restricted if sha not in paths]
 
     def fetch(sha: str) -> str:
-        data = remote.get_file(sha)
-        if data is None:
-            raise SyncError(f"the remote has no file with sha256 {sha}: it was never pushed")
-        return store.put(sha, data, restricted=restricted[sha])
+        with remote.file_chunks(sha) as chunks:
+            if chunks is None:
+                raise SyncError(f"the remote has no file with sha256 {sha}: it was never pushed")
+            return store.put_stream(sha, chunks, restricted=restricted[sha])
 
     with ThreadPoolExecutor(max_workers=TRANSFERS) as pool:
         paths.update(zip(todo, pool.map(fetch, todo), strict=True))
