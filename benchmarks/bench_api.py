@@ -27,7 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from provledger.adapters.sql_queries import EXECUTION_SUMMARY_COLUMNS
+
 HERE = Path(__file__).resolve().parent
+# The peer sends the SQL the server sends (provledger.adapters.sql_queries) for a list page.
+SUMMARY = ", ".join(EXECUTION_SUMMARY_COLUMNS)
 CLI = str(Path(sys.executable).with_name("provledger"))
 WRK_SCRIPT = r"""
 local paths = {}
@@ -209,14 +213,14 @@ def main(args: argparse.Namespace) -> None:
                  [r.execution_id]) for r in sample[:200]
             ],
             "GET /executions?case=&status= (page of 50)": [
-                ("SELECT * FROM executions WHERE case_id = (SELECT case_id FROM cases WHERE "
-                 "namespace = %s AND name = %s) AND status = 'succeeded' "
-                 "ORDER BY COALESCE(started, ''), id LIMIT 51", [r.namespace, r.case])
+                (f"SELECT {SUMMARY} FROM executions WHERE case_id = (SELECT case_id FROM cases "
+                 "WHERE namespace = %s AND name = %s) AND status = 'succeeded' "
+                 "ORDER BY sort_started, id LIMIT 51", [r.namespace, r.case])
                 for r in sample[:200]
             ],
             "GET /executions?status=failed (page of 50)": [
-                ("SELECT * FROM executions WHERE status = 'failed' "
-                 "ORDER BY COALESCE(started, ''), id LIMIT 51", [])
+                (f"SELECT {SUMMARY} FROM executions WHERE status = 'failed' "
+                 "ORDER BY sort_started, id LIMIT 51", [])
             ],
         }  # fmt: skip
         levels = [int(c) for c in str(args.connections).split(",")]

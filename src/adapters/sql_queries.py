@@ -119,7 +119,12 @@ class SqlQueries:
         params: list[Any] = []
         if flt.case is not None:
             condition, case_params = _case_condition(flt.case)
-            where.append(f"case_id IN (SELECT case_id FROM cases WHERE {condition})")
+            # One case (an id, or namespace/name): `=`, so the (case_id, status, sort_started)
+            # index serves filter and order alike; a bare name may name several cases.
+            one = _is_uuid(flt.case) or "/" in flt.case
+            where.append(
+                f"case_id {'=' if one else 'IN'} (SELECT case_id FROM cases WHERE {condition})"
+            )
             params += case_params
         for column, value in (("grp", flt.group), ("status", flt.status)):
             if value is not None:

@@ -80,6 +80,7 @@ EXECUTIONS = Table(
         ("execution_id",),
         ("sort_started", "id"),
         ("case_id", "sort_started", "id"),
+        ("case_id", "status", "sort_started", "id"),  # a case's executions of one status
         ("status", "sort_started", "id"),
         ("grp", "sort_started", "id"),
         ("is_canonical", "sort_started", "id"),
