@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -38,8 +40,19 @@ class SqlQueries:
         self.datastore = datastore
         self.dialect = dialect
 
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A cursor for one statement. On Postgres the pooled connection is in autocommit mode:
+        a lone SELECT is its own snapshot, one round trip instead of BEGIN, SELECT, ROLLBACK."""
+        if self.dialect.name == "sqlite":
+            with self.datastore.transaction(commit=False) as c:
+                yield c
+            return
+        with self.datastore.get_connection() as conn, conn.cursor() as c:
+            yield c
+
     def _all(self, table: Table, sql: str, params: list[Any]) -> list[Row]:
-        with self.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             c.execute(self.dialect.sql(sql), params)
             return [_decode(table, r) for r in c.fetchall()]
 

@@ -119,7 +119,11 @@ def execution_row(ledger: Any, ref: str, case: str | None) -> dict[str, Any]:
     summary="One execution with is_canonical, change_count and deltas",
     response_model=ExecutionDetail,
 )
-def get_execution(execution: str, ledger: LedgerDep, _: Reader, case: CaseScope = None) -> Response:
+async def get_execution(
+    execution: str, ledger: LedgerDep, _: Reader, case: CaseScope = None
+) -> Response:
+    # A point lookup on an index (about 0.15 ms of work in all): answered on the event loop,
+    # which costs less than the hop to the threadpool and back that a `def` route makes.
     return json_response(ExecutionDetail.from_row(execution_row(ledger, execution, case)))
 
 
