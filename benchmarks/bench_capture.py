@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PROVLEDGER = [sys.executable, "-m", "provledger"]
+# The console script, as users run it (`python -m provledger` adds runpy's own start-up).
+_SCRIPT = Path(sys.executable).with_name("provledger")
+PROVLEDGER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "provledger"]
 
 MLFLOW_SCRIPT = r"""
 import json, os, sys, time, tempfile
