@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ...domain.record import CodeVersion
+if TYPE_CHECKING:
+    from ...domain.record import CodeVersion
 
 
 def _git(cwd: Path, *args: str) -> str | None:
@@ -43,20 +45,23 @@ def parse_remotes(text: str) -> str | None:
     return urls.get("origin") or next(iter(urls.values()), None)
 
 
-def git_state(cwd: Path) -> CodeVersion | None:
-    """None when `git` is missing or `cwd` is not inside a repository (three `git` calls)."""
-    import shutil  # lazily: ~4 ms of `provledger run`'s start-up
-
-    if shutil.which("git") is None:
-        return None
+def git_facts(cwd: Path) -> dict[str, Any] | None:
+    """CodeVersion's fields, or None when `git` is missing or `cwd` is not inside a repository
+    (three `git` calls). Standard library only, so it can run before the domain is imported."""
     status = _git(cwd, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
-    if status is None:
+    if status is None:  # also when git is not installed
         return None
     commit, branch, dirty = parse_status_v2(status)
     if commit is None:
         return None
     tag = _git(cwd, "describe", "--tags", "--exact-match", "HEAD")
     remote = parse_remotes(_git(cwd, "config", "--get-regexp", r"^remote\..*\.url$") or "")
-    return CodeVersion(
-        repository=remote, commit=commit, tag=tag or None, branch=branch, dirty=dirty
-    )
+    return {"repository": remote, "commit": commit, "tag": tag or None, "branch": branch,
+            "dirty": dirty}  # fmt: skip
+
+
+def git_state(cwd: Path) -> CodeVersion | None:
+    from ...domain.record import CodeVersion
+
+    facts = git_facts(cwd)
+    return CodeVersion(**facts) if facts else None

@@ -7,7 +7,6 @@ missing input) is refused before anything is recorded.
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,38 +18,16 @@ import msgspec
 
 from ...application.capture import Finished, Heartbeats, finish_execution, key_of, start_execution
 from ...application.ledger import Ledger
-from ...domain.record import ExecutionRecord, Spec, Status
+from ...domain.record import CodeVersion, ExecutionRecord, Spec, Status
 from .config import LoadedConfig, load_config
-from .environment import environment
 from .errors import CaptureError
-from .gitstate import git_state
 from .hashing import directory_entries, file_refs
 from .heartbeat import beating
 from .pinning import pin
+from .probes import Probes, environment_probe, git_probe
 from .process import ProcessResult, run_process
 
 MANIFEST_LIMIT = 10_000
-
-
-class _Background(threading.Thread):
-    """Run a function beside the main work (git and package scans while hashing/running)."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        super().__init__(daemon=True)
-        self.fn = fn
-        self.value: Any = None
-        self.error: Exception | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.value = self.fn()
-        except Exception as e:  # reported as missing information, never fatal
-            self.error = e
-
-    def result(self) -> Any:
-        self.join()
-        return self.value
 
 
 @dataclass
@@ -68,6 +45,7 @@ class RunRequest:
     echo: bool = True
     echo_stdout_to_stderr: bool = False
     heartbeat_interval: float = 10.0
+    probes: Probes | None = None  # started early by the caller (for the same cwd), else here
 
 
 @dataclass
@@ -109,7 +87,8 @@ class Capture:
             raise CaptureError("no command to run: give it after `--`, e.g. provledger run -- make")
         if not request.cwd.is_dir():
             raise CaptureError(f"{request.cwd}: working directory not found")
-        code = _Background(lambda: git_state(request.cwd))
+        probes = request.probes if request.probes and request.probes.cwd == request.cwd else None
+        code = probes.code if probes else git_probe(request.cwd)
         config = load_config(_resolve(request.config, request.cwd)) if request.config else None
         inputs = file_refs(
             [_resolve(p, request.cwd) for p in request.inputs],
@@ -121,6 +100,8 @@ class Capture:
             config.path.stem if config else Path(request.command[0]).name or "run"
         )
         outputs = [_uri(p, request.cwd) for p in request.outputs]
+        facts = code.result()
+        code_version = CodeVersion(**facts) if facts else None
         pinned, pinned_inputs = pin(
             config,
             cwd=request.cwd,
@@ -129,7 +110,7 @@ class Capture:
             command=request.command,
             case=case,
             namespace=request.namespace,
-            code=code.result(),
+            code=code_version,
         )
         spec = Spec(
             format=config.format if config else None,
@@ -145,7 +126,7 @@ class Capture:
             started=now,
             spec=spec,
             inputs=pinned_inputs,
-            code=code.result(),
+            code=code_version,
             command=list(request.command),
             tags={"captured_by": "provledger run", **request.tags},
             attributes={
@@ -163,7 +144,7 @@ class Capture:
         finalize: Callable[[ExecutionRecord], ExecutionRecord] | None = None,
     ) -> RunOutcome:
         running, _ = self.prepare(request)
-        env = _Background(lambda: environment(cache_dir=self.home / "cache"))
+        env = environment_probe(self.home)
         start_execution(self.ledger, running)
         key = key_of(running)
         log_dir = self.home / "artifacts" / str(key)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..capture.probes import Probes
     from ..store import StoreSettings
 
 VALUE_OPTIONS = {"--case": "case", "--namespace": "namespace", "--config": "config"}
@@ -99,11 +100,15 @@ def try_fast_run(args: list[str]) -> int | None:
     store = store_from_environment() if parsed is not None else None
     if parsed is None or store is None:
         return None
+    from ..capture.probes import start_probes
+
+    # git is probed while the ledger's modules import.
+    probes = start_probes(Path.cwd())
     from .failures import describe
     from .plain import print_error
 
     try:
-        return _run(parsed, store)
+        return _run(parsed, store, probes)
     except Exception as e:
         described = describe(e)
         if described is None:
@@ -113,7 +118,7 @@ def try_fast_run(args: list[str]) -> int | None:
         return code
 
 
-def _run(parsed: RunArguments, store: StoreSettings) -> int:
+def _run(parsed: RunArguments, store: StoreSettings, probes: Probes) -> int:
     from ...domain.context import acting_as
     from ..bootstrap import bootstrap
     from ..capture.heartbeat import FileHeartbeats
@@ -130,6 +135,7 @@ def _run(parsed: RunArguments, store: StoreSettings) -> int:
         outputs=[Path(p) for p in parsed.outputs],
         echo=not parsed.quiet,
         echo_stdout_to_stderr=parsed.as_json,
+        probes=probes,
     )
     ledger = bootstrap(store)
     try:
