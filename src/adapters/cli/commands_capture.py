@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .commands_archive import status_section
+from .commands_status import status_section
 from .main import app, open_ledger
 from .output import console, errors, print_json, user_errors
 

@@ -27,7 +27,7 @@ from ..sync.registry import RemoteRegistry
 from ..sync.runconfig import read_specs, working_config, write_working
 from ..sync.store import DataStore, clear_cache
 from ..sync.views import push_summary, remote_views
-from .commands_archive import status_section
+from .commands_status import status_section
 from .main import app, open_ledger
 from .output import console, errors, fail, print_json, user_errors
 

@@ -59,6 +59,7 @@ def open_ledger() -> Iterator[Ledger]:
 COMMAND_MODULES = (
     "commands_read",
     "commands_write",
+    "commands_status",
     "commands_archive",
     "commands_capture",
     "commands_serve",
