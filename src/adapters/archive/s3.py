@@ -89,11 +89,13 @@ class S3Archive:
         """boto3's managed upload (multipart above 8 MiB) of a content-addressed file; an
         existing object is kept when its bytes are the same. Verified by a streamed read-back."""
         digest, size = file_digest(path)
-        full = self._key(key)
-        if self._digest_of(key) is None:
+        if not self.exists(key):  # a HEAD: an existing object is read once, below, not twice
             with self._errors(f"cannot write {key} to"):
                 self.client.upload_file(
-                    str(path), self.bucket, full, ExtraArgs={"Metadata": {"sha256": digest}}
+                    str(path),
+                    self.bucket,
+                    self._key(key),
+                    ExtraArgs={"Metadata": {"sha256": digest}},
                 )
         if self._digest_of(key) != (digest, size):
             raise differs(key, self.url)
@@ -110,26 +112,29 @@ class S3Archive:
                 size += len(chunk)
         return digest.hexdigest(), size
 
-    def chunks(self, key: str) -> Iterator[bytes] | None:
+    def _body(self, key: str) -> Any | None:
+        """The object's streaming body, or None when there is no such object."""
         full = self._key(key)
         with self._errors(f"cannot read {key} from"):
             try:
-                response = self.client.get_object(Bucket=self.bucket, Key=full)
+                return self.client.get_object(Bucket=self.bucket, Key=full)["Body"]
             except self.client.exceptions.NoSuchKey:
                 return None
-        body = response["Body"]
+
+    def chunks(self, key: str) -> Iterator[bytes] | None:
+        body = self._body(key)
+        if body is None:
+            return None
         chunks: Iterator[bytes] = body.iter_chunks(CHUNK)
         return chunks
 
     def get(self, key: str) -> bytes | None:
-        full = self._key(key)
+        body = self._body(key)
+        if body is None:
+            return None
         with self._errors(f"cannot read {key} from"):
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=full)
-            except self.client.exceptions.NoSuchKey:
-                return None
-            body: bytes = response["Body"].read()
-            return body
+            data: bytes = body.read()
+            return data
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
