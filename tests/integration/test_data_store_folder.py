@@ -35,7 +35,7 @@ def test_commit_snapshots_are_local_and_a_changed_file_is_not_adopted(tmp_path: 
     out.write_bytes(DATA)
     assert store.adopt(out, SHA) is True
     assert store.entries() == [StoredFile(SHA, "local", False, len(DATA))]
-    assert store.read(SHA) == DATA
+    assert Path(store.path_for(SHA)).read_bytes() == DATA
     store.remove(SHA)
     assert store.entries() == []
     assert list((tmp_path / "data").rglob("*.json")) == []

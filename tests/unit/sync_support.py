@@ -89,9 +89,6 @@ class FakeRemote:
         ]
         return {"key": key, "executions": rows}
 
-    def get_file(self, sha256: str) -> bytes | None:
-        return self.files.get(sha256)
-
     @contextmanager
     def file_chunks(self, sha256: str) -> Iterator[Iterator[bytes] | None]:
         data = self.files.get(sha256)
@@ -147,9 +144,6 @@ class MemoryDataStore:
         self.files[sha256] = data
         self.meta[sha256] = (LOCAL, restricted)
         return True
-
-    def read(self, sha256: str) -> bytes | None:
-        return self.files.get(sha256)
 
     def entries(self) -> list[StoredFile]:
         return [

@@ -35,13 +35,20 @@ class HttpRemote:
     def close(self) -> None:
         self._client.close()
 
+    def _unreachable(self, error: httpx.TransportError) -> RemoteUnavailableError:
+        return RemoteUnavailableError(
+            f"remote {self.name!r} ({self.url}) is not reachable: {error}; local work is unchanged"
+        )
+
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._client.request(method, f"/api/v1{path}", **kwargs)
         except httpx.TransportError as e:
-            raise RemoteUnavailableError(
-                f"remote {self.name!r} ({self.url}) is not reachable: {e}; local work is unchanged"
-            ) from e
+            raise self._unreachable(e) from e
+        return self._checked(response)
+
+    def _checked(self, response: httpx.Response) -> httpx.Response:
+        """Server errors: unavailable (retry later); 401/403: refused."""
         if response.status_code >= 500:
             raise RemoteUnavailableError(
                 f"remote {self.name!r} answered {response.status_code}: {_message(response)}"
@@ -113,25 +120,11 @@ class HttpRemote:
                     yield None
                     return
                 if response.status_code != 200:
-                    response.read()
-                    if response.status_code >= 500:
-                        raise RemoteUnavailableError(
-                            f"remote {self.name!r} answered {response.status_code}: "
-                            f"{_message(response)}"
-                        )
-                    _ok(self.name, response)
+                    response.read()  # the error body, for the message
+                    _ok(self.name, self._checked(response))
                 yield response.iter_bytes(1 << 20)
         except httpx.TransportError as e:
-            raise RemoteUnavailableError(
-                f"remote {self.name!r} ({self.url}) is not reachable: {e}; local work is unchanged"
-            ) from e
-
-    def get_file(self, sha256: str) -> bytes | None:
-        response = self._call("GET", f"/sync/files/{sha256}")
-        if response.status_code == 404:
-            return None
-        _ok(self.name, response)
-        return response.content
+            raise self._unreachable(e) from e
 
     def case_keys(self) -> list[str]:
         keys: list[str] = []

@@ -86,12 +86,6 @@ class DataStore:
         os.replace(tmp, target)
         return True
 
-    def read(self, sha256: str) -> bytes | None:
-        try:
-            return Path(self.path_for(sha256)).read_bytes()
-        except OSError:
-            return None
-
     def entries(self) -> list[StoredFile]:
         if not self.root.is_dir():
             return []
@@ -102,9 +96,6 @@ class DataStore:
             origin, restricted = self._meta(p.name)
             found.append(StoredFile(p.name, origin, restricted, p.stat().st_size))
         return found
-
-    def list(self) -> list[str]:
-        return [entry.sha256 for entry in self.entries()]
 
     def remove(self, sha256: str) -> None:
         Path(self.path_for(sha256)).unlink(missing_ok=True)
