@@ -15,6 +15,7 @@ import pytest
 
 from provledger.adapters.settings import Settings
 from tests.e2e.cli import Cli
+from tests.support.git import committed_repo
 
 WRITE_OUT = (
     "import pathlib, tomllib; c = tomllib.loads(pathlib.Path('run.toml').read_text()); "
@@ -296,22 +297,12 @@ def test_sdk_runs_land_in_the_ledger_and_a_json_run_directory_ingests(
 def test_run_in_a_git_repository_records_its_commit_branch_and_tag(
     local_cli: Cli, tmp_path: Path
 ) -> None:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
-        return done.stdout.decode().strip()
-
-    git("init", "-q", "-b", "trunk")
-    git("config", "user.email", "t@e")
-    git("config", "user.name", "t")
-    (tmp_path / "sim.py").write_text("print('ok')\n")
-    git("add", "sim.py")
-    git("commit", "-q", "-m", "one")
-    git("tag", "v2")
+    commit = committed_repo(tmp_path, "sim.py", "print('ok')\n", tag="v2")
     local_cli("run", "--quiet", "--", sys.executable, "sim.py")
     code = _record(tmp_path / "experiment_record.json")["code"]
     # The ledger's home and the record file are untracked: the tree is not dirty.
     assert code == {
-        "commit": git("rev-parse", "HEAD"),
+        "commit": commit,
         "tag": "v2",
         "branch": "trunk",
         "dirty": False,

@@ -133,6 +133,13 @@ class Laptop:
         path.write_text(json.dumps(body))
         self("record", str(path))
 
+    def colleague(self, home: Path, work: Path, remote: Remote) -> Laptop:
+        """Another local ledger, same namespace, with `origin` set to the same remote."""
+        other = Laptop({**self.env, "PROVLEDGER_HOME": str(home)}, home, work, self.namespace)
+        work.mkdir()
+        other("remote", "add", "origin", remote.url, "--token", remote.token)
+        return other
+
     def file(self, name: str, data: bytes) -> dict[str, str]:
         path = self.work / name
         path.write_bytes(data)
@@ -277,14 +284,7 @@ def test_pull_run_commit_push_round_trip_between_two_ledgers(
     result = _chain(laptop)
     laptop("commit", "run-1")
     laptop("push")
-    other = Laptop(
-        {**laptop.env, "PROVLEDGER_HOME": str(tmp_path / "other")},
-        tmp_path / "other",
-        tmp_path / "analysis",
-        laptop.namespace,
-    )
-    other.work.mkdir()
-    other("remote", "add", "origin", remote.url, "--token", remote.token)
+    other = laptop.colleague(tmp_path / "other", tmp_path / "analysis", remote)
     config = other.work / "analysis.yaml"
     config.write_text(
         f"read:\n  - case: {laptop.namespace}/*\n    output: '*.nc'\n    as: sst\nthreshold: 3\n"
@@ -358,14 +358,7 @@ def test_update_delete_and_gc_never_lose_unpushed_work(
     result = _chain(laptop)
     laptop("commit", "run-1")
     laptop("push")
-    desk = Laptop(
-        {**laptop.env, "PROVLEDGER_HOME": str(tmp_path / "desk")},
-        tmp_path / "desk",
-        tmp_path / "desk-work",
-        laptop.namespace,
-    )
-    desk.work.mkdir()
-    desk("remote", "add", "origin", remote.url, "--token", remote.token)
+    desk = laptop.colleague(tmp_path / "desk", tmp_path / "desk-work", remote)
     config = desk.work / "read.yaml"
     config.write_text(f"read:\n  - case: {laptop.namespace}/ocean\n    output: result.nc\n")
     desk("pull", str(config))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from provledger.adapters.capture.gitstate import git_state
 from provledger.adapters.capture.hashing import directory_entries, file_ref, file_refs, sha256_file
 from provledger.adapters.capture.pinning import pin, write_pinned
 from provledger.adapters.capture.process import run_process, tail
+from tests.support.git import committed_repo, git
 
 FAIR = (
     Path(__file__).resolve().parents[3]
@@ -134,17 +134,8 @@ def test_a_real_fair_working_config_pins(tmp_path: Path) -> None:
 
 
 def test_git_state_reads_commit_branch_dirtiness_and_remote(tmp_path: Path) -> None:
-    def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
-
-    git("init", "-q", "-b", "trunk")
-    git("config", "user.email", "t@e")
-    git("config", "user.name", "t")
-    (tmp_path / "f.txt").write_text("1")
-    git("add", "f.txt")
-    git("commit", "-q", "-m", "one")
-    git("tag", "v1")
-    git("remote", "add", "origin", "https://example.org/r.git")
+    committed_repo(tmp_path, "f.txt", "1", tag="v1")
+    git(tmp_path, "remote", "add", "origin", "https://example.org/r.git")
     state = git_state(tmp_path)
     assert state is not None
     assert (state.branch, state.tag, state.dirty, state.repository) == (

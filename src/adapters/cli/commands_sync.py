@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ...application.ledger import Ledger
 from ...application.sync.local import SyncState, all_states, commit, describe, resolve
@@ -29,7 +28,7 @@ from ..sync.store import DataStore, clear_cache
 from ..sync.views import push_summary, remote_views
 from .commands_status import status_section
 from .main import app, open_ledger
-from .output import console, errors, fail, print_json, user_errors
+from .output import console, errors, fail, print_json, progress_bar, user_errors
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 remote_app = typer.Typer(help="Named remote ledgers (provledger serve).", no_args_is_help=True)
@@ -50,18 +49,6 @@ def _remote(name: str | None) -> Iterator[HttpRemote]:
         fail(str(e).replace("[", r"\["), code=3)
     finally:
         remote.close()
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        disable=not enabled or not errors.is_terminal,
-        transient=True,
-    )
 
 
 @remote_app.command("add")
@@ -138,7 +125,11 @@ def push_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Send committed executions and their output files to a remote; resumable."""
-    with open_ledger() as ledger, _remote(remote) as client, _progress(not as_json) as bar:
+    with (
+        open_ledger() as ledger,
+        _remote(remote) as client,
+        progress_bar(not as_json and errors.is_terminal, transient=True) as bar,
+    ):
         task = bar.add_task(f"push to {remote or client.name}", total=None)
 
         def advance(done: int, total: int) -> None:

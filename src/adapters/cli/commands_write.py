@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .main import app, canonical_app, open_ledger, projections_app
-from .output import console, errors, fail, print_json
+from .output import console, errors, fail, print_json, progress_bar
 
 FormatOpt = Annotated[
     str,
@@ -67,7 +66,7 @@ def ingest_command(
     _check_format(fmt)
     with open_ledger() as ledger:
         total = count_items(paths, fmt)
-        with _progress(not as_json) as progress:
+        with progress_bar(not as_json) as progress:
             task = progress.add_task("ingesting", total=total)
             summary = ingest(
                 ledger,
@@ -126,7 +125,7 @@ def projections_rebuild(
     """Rebuild read models from position 0 into fresh tables, swapped in at the end."""
     with open_ledger() as ledger:
         head = ledger.events.max_position()
-        with _progress(True) as progress:
+        with progress_bar(True) as progress:
             task = progress.add_task("rebuilding", total=head or 1)
             ledger.runner.rebuild(
                 names or None, on_progress=lambda pos, _head: progress.update(task, completed=pos)
@@ -141,18 +140,6 @@ def _check_format(fmt: str) -> None:
 
     if fmt not in FORMATS:
         fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
-
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        disable=not enabled,
-        transient=False,
-    )
 
 
 def _report(summary: object, as_json: bool) -> None:

@@ -4,17 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
 from .plain import print_json
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 console = Console()
 errors = Console(stderr=True)
 
-__all__ = ["console", "errors", "fail", "print_json", "user_errors"]
+__all__ = ["console", "errors", "fail", "print_json", "progress_bar", "user_errors"]
+
+
+def progress_bar(enabled: bool, *, transient: bool = False) -> Progress:
+    """A rich progress bar on stderr (description, bar, done/total, elapsed)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        disable=not enabled,
+        transient=transient,
+    )
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
