@@ -1,24 +1,42 @@
-"""Schema changes that concurrent first starts may race on.
+"""Write transactions that concurrent processes may race on, on either database.
 
-On Postgres two sessions running `CREATE TABLE IF NOT EXISTS` for the same table at once can
-both pass the check and one fails with a unique violation on `pg_type`. Every lazily created
-table is therefore created under one transaction-scoped advisory lock; SQLite serialises writers
-itself.
+On SQLite a deferred transaction that reads and then writes fails at once ("database is
+locked") when another process wrote in between, instead of waiting its turn: every write takes
+the lock up front (BEGIN IMMEDIATE). On Postgres two sessions running `CREATE TABLE IF NOT
+EXISTS` for the same table at once can both pass the check and one fails with a unique
+violation on `pg_type`: every lazily created table is created under one transaction-scoped
+advisory lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 DDL_LOCK = 7301174
 
 
 @contextmanager
-def schema_change(datastore: Any, backend: str) -> Iterator[Any]:
-    """A committing transaction; on Postgres it first waits its turn for schema changes."""
+def write_transaction(datastore: Any, backend: str, *, schema: bool = False) -> Iterator[Any]:
+    """A committing transaction; `schema`: it may create tables (Postgres waits its turn)."""
+    if backend == "sqlite":
+        with datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        return
     with datastore.transaction(commit=True) as cursor:
-        if backend == "postgres":
+        if schema:
             cursor.execute(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
         yield cursor
+
+
+def schema_change(datastore: Any, backend: str) -> AbstractContextManager[Any]:
+    """A write transaction that creates tables lazily."""
+    return write_transaction(datastore, backend, schema=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import msgspec
 
 from ..projections.tables import Table
 from ..projections.views import Projection, Row
-from .ddl import schema_change
+from .ddl import write_transaction
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -174,28 +174,9 @@ class SqlViewStore:
                 )
             )
 
-    @contextmanager
-    def write(self, *, ddl: bool = False) -> Iterator[Any]:
-        """A write transaction. On SQLite it takes the write lock up front (BEGIN IMMEDIATE):
-        a deferred transaction that reads and then writes fails at once ("database is
-        locked") when another process wrote in between, instead of waiting its turn."""
-        if self.dialect.name != "sqlite":
-            if ddl:  # concurrent CREATE TABLE IF NOT EXISTS races in Postgres
-                with schema_change(self.datastore, "postgres") as c:
-                    yield c
-                return
-            with self.datastore.transaction(commit=True) as c:
-                yield c
-            return
-        with self.datastore.get_connection(commit=True) as conn:
-            cursor = conn.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                yield cursor
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+    def write(self, *, ddl: bool = False) -> AbstractContextManager[Any]:
+        """A write transaction, the write lock taken up front (see adapters/ddl.py)."""
+        return write_transaction(self.datastore, self.dialect.name, schema=ddl)
 
     def ledger_id(self) -> str:
         """This ledger's own id, made once when the database is first used."""

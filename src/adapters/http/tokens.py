@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from ...domain.errors import DomainError
-from ..ddl import schema_change
+from ..ddl import schema_change, write_transaction
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")
@@ -107,6 +107,7 @@ class SqlTokenStore:
 
     def __init__(self, datastore: Any, dialect: str, cache_seconds: float = 5.0) -> None:
         self.datastore = datastore
+        self.backend = dialect
         self.mark = "?" if dialect == "sqlite" else "%s"
         self._cache = _Cache(cache_seconds)
         with schema_change(self.datastore, dialect) as c:
@@ -122,7 +123,7 @@ class SqlTokenStore:
     def create(self, scope: str, name: str | None = None) -> IssuedToken:
         issued, hashed = _new(scope, name)
         p = issued.principal
-        with self.datastore.transaction(commit=True) as c:
+        with write_transaction(self.datastore, self.backend) as c:  # reads, then writes
             c.execute(
                 self._sql(f"SELECT id FROM {TABLE} WHERE name = ? AND revoked_at IS NULL"),
                 (p.name,),
@@ -172,7 +173,7 @@ class SqlTokenStore:
 
     def revoke(self, ref: str) -> Principal:
         """Revoke by id or name; the row stays (revoked_at set) so history keeps the name."""
-        with self.datastore.transaction(commit=True) as c:
+        with write_transaction(self.datastore, self.backend) as c:  # reads, then writes
             c.execute(
                 self._sql(
                     f"SELECT id, name, scope, created_at FROM {TABLE} "
