@@ -78,6 +78,10 @@ def make(i: int, cases: int = 1000) -> ExecutionRecord:
     )
 
 
+def make_batch(start: int, stop: int, cases: int = 1000) -> list[ExecutionRecord]:
+    return [make(i, cases) for i in range(start, stop)]
+
+
 def batches(count: int, size: int = 1000, cases: int = 1000) -> Iterator[list[ExecutionRecord]]:
     for start in range(0, count, size):
-        yield [make(i, cases) for i in range(start, min(count, start + size))]
+        yield make_batch(start, min(count, start + size), cases)

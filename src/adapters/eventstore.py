@@ -12,8 +12,9 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, InternalError, Mapper, Recording
 
-from ..application.ports import PositionedEvent
+from ..application.ports import PositionedEvent, PreparedSave
 from .mapper import MsgspecMapper
+from .postgres.compression import compress_with_lz4
 
 APPLICATION_NAME = "provledger"
 
@@ -52,8 +53,16 @@ def _construct(env: dict[str, str], attempts: int = 5) -> LedgerApplication:
     for attempt in range(attempts):
         try:
             if env["PERSISTENCE_MODULE"].endswith("postgres"):
-                with _schema_lock(env):
-                    return LedgerApplication(env=env)
+                with _schema_lock(env) as conn:
+                    app = LedgerApplication(env=env)
+                    recorder: Any = app.recorder
+                    compress_with_lz4(
+                        conn.cursor(),
+                        recorder.datastore.schema,
+                        recorder.events_table_name,
+                        "state",
+                    )
+                    return app
             return LedgerApplication(env=env)
         except (IntegrityError, InternalError):
             if attempt == attempts - 1:
@@ -63,7 +72,7 @@ def _construct(env: dict[str, str], attempts: int = 5) -> LedgerApplication:
 
 
 @contextmanager
-def _schema_lock(env: dict[str, str]) -> Iterator[None]:
+def _schema_lock(env: dict[str, str]) -> Iterator[Any]:
     """A session advisory lock on its own connection, released when that connection closes."""
     import psycopg
 
@@ -77,7 +86,7 @@ def _schema_lock(env: dict[str, str]) -> Iterator[None]:
         autocommit=True,
     ) as conn:
         conn.execute("SELECT pg_advisory_lock(7301175)")
-        yield
+        yield conn
 
 
 class EventsourcingEventStore:
@@ -101,6 +110,18 @@ class EventsourcingEventStore:
     def save(self, *aggregates: Aggregate) -> int:
         recordings = self.app.save(*aggregates)
         return max((r.notification.id for r in recordings), default=0)
+
+    def prepare(self, *aggregates: Aggregate) -> PreparedSave:
+        encode = self.mapper.to_stored_event  # in order: each event chains to the one before
+        return PreparedSave([encode(e) for a in aggregates for e in a.collect_events()])
+
+    def commit(self, prepared: PreparedSave) -> int:
+        if not prepared.stored:
+            return 0
+        copy_events = getattr(self.recorder, "copy_events", None)  # Postgres: COPY
+        if copy_events is not None:
+            return int(copy_events(prepared.stored))
+        return int(max(self.recorder.insert_events(prepared.stored) or [0]))
 
     # -- queries ----------------------------------------------------------------------------
     def existing(self, aggregate_ids: Iterable[UUID]) -> set[UUID]:

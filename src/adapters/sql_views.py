@@ -12,6 +12,7 @@ import msgspec
 from ..projections.tables import Table
 from ..projections.views import Projection, Row
 from .ddl import write_transaction
+from .postgres.compression import lz4_supported
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -194,11 +195,13 @@ class SqlViewStore:
 
     def ensure(self, projection: Projection, suffix: str = "") -> None:
         with self.write(ddl=True) as c:
+            lz4 = self.dialect.name == "postgres" and lz4_supported(c)
             for table in projection.tables:
                 name = table.name + suffix
                 columns = ", ".join(
                     f"{col} {self.dialect.type_of(kind)}"
                     + (" PRIMARY KEY" if col == table.key else "")
+                    + (" COMPRESSION lz4" if lz4 and kind == "JSON" else "")
                     for col, kind in table.columns
                 )
                 c.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..domain.record import ExecutionRecord, Status
@@ -67,25 +67,27 @@ def ingest(
 ) -> IngestSummary:
     """Record every readable item in batches; a bad item is counted and never stops the rest."""
     summary = IngestSummary()
-    batch: list[ExecutionRecord] = []
 
-    def flush() -> None:
+    def batches() -> Iterator[list[ExecutionRecord]]:
+        batch: list[ExecutionRecord] = []
+        for item in items:
+            if item.skipped:
+                summary.skipped += 1
+            elif item.error is not None or item.record is None:
+                summary.add_error(item.path, item.error or "unreadable")
+            else:
+                batch.append(item.record)
+                if len(batch) >= ledger.batch_size:
+                    yield batch
+                    batch = []
+            if on_item:
+                on_item(item)
         if batch:
-            for result in ledger.recorder.record(batch):
-                summary.add(result)
-            batch.clear()
+            yield batch
 
-    for item in items:
-        if item.skipped:
-            summary.skipped += 1
-        elif item.error is not None or item.record is None:
-            summary.add_error(item.path, item.error or "unreadable")
-        else:
-            batch.append(item.record)
-            if len(batch) >= ledger.batch_size:
-                flush()
-        if on_item:
-            on_item(item)
-    flush()
+    # Reading the next batch overlaps writing the one before (ExecutionRecorder.record_batches).
+    for results in ledger.recorder.record_batches(batches()):
+        for result in results:
+            summary.add(result)
     ledger.catch_up()
     return summary

@@ -49,11 +49,14 @@ class Ledger:
     ) -> list[RecordResult]:
         """Record in batches of `batch_size` (one atomic save each); read models caught up."""
         results: list[RecordResult] = []
-        for start in range(0, len(records), self.batch_size):
-            chunk = records[start : start + self.batch_size]
-            results += self.recorder.record(chunk)
+        chunks = (
+            records[start : start + self.batch_size]
+            for start in range(0, len(records), self.batch_size)
+        )
+        for chunk_results in self.recorder.record_batches(chunks):
+            results += chunk_results
             if on_batch:
-                on_batch(len(chunk))
+                on_batch(len(chunk_results))
         self.runner.catch_up()
         return results
 

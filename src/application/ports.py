@@ -19,6 +19,13 @@ class PositionedEvent:
     event: Any
 
 
+@dataclass(frozen=True)
+class PreparedSave:
+    """Aggregates' pending events, collected and encoded, not yet written (see EventStore)."""
+
+    stored: list[Any]
+
+
 class EventStore(Protocol):
     """The append-only log of domain events, with the aggregates built from it."""
 
@@ -26,6 +33,14 @@ class EventStore(Protocol):
 
     def save(self, *aggregates: Aggregate) -> int:
         """Append every pending event atomically; return the last position written."""
+        ...
+
+    def prepare(self, *aggregates: Aggregate) -> PreparedSave:
+        """The first half of `save`: collect and encode the pending events (calling thread)."""
+        ...
+
+    def commit(self, prepared: PreparedSave) -> int:
+        """The second half of `save`: append atomically (any thread); the last position."""
         ...
 
     def existing(self, aggregate_ids: Iterable[UUID]) -> set[UUID]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -16,9 +18,14 @@ from ..domain.context import correlated
 from ..domain.execution import Execution
 from ..domain.ids import case_id, execution_id
 from ..domain.record import ExecutionRecord, Status, differing_fields
-from .ports import EventStore
+from .gc_pause import fewer_collections
+from .ports import EventStore, PreparedSave
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 MAX_ATTEMPTS = 8
+_END: Any = object()  # the end of an iterator of batches
 
 
 class Outcome(StrEnum):
@@ -49,6 +56,40 @@ class RecordResult:
         return f"recorded {self.execution_id!r} of {self.case}"
 
 
+@dataclass
+class _Prepared:
+    """One batch ready to write: what was found stored, and the new events, encoded."""
+
+    records: Sequence[ExecutionRecord]
+    unique: dict[UUID, ExecutionRecord]
+    repeated: list[RecordResult]
+    found: dict[UUID, RecordResult]  # duplicates and conflicts of stored executions
+    created: list[tuple[UUID, ExecutionRecord]] = field(default_factory=list)
+    chosen: set[UUID] = field(default_factory=set)
+    save: PreparedSave | None = None
+
+    def results(self, position: int) -> list[RecordResult]:
+        created = {
+            key: RecordResult(
+                record.execution_id,
+                record.case_key,
+                Outcome.CREATED,
+                record.status,
+                position=position,
+                canonical=key in self.chosen,
+            )
+            for key, record in self.created
+        }
+        ordered = [self.found.get(k) or created[k] for k in self.unique]
+        return [*ordered, *self.repeated]
+
+
+@dataclass
+class _InFlight:
+    prepared: _Prepared
+    position: Future[int]  # the save, running on the writer thread
+
+
 class ExecutionRecorder:
     """Records batches of executions; keeps recently used cases in memory between batches."""
 
@@ -59,20 +100,11 @@ class ExecutionRecorder:
 
     def record(self, records: Sequence[ExecutionRecord]) -> list[RecordResult]:
         """Record a batch in one atomic save. Order within the batch: start time, then id."""
-        results: dict[UUID, RecordResult] = {}
-        unique: dict[UUID, ExecutionRecord] = {}
-        repeated: list[RecordResult] = []
-        for record in sorted(records, key=batch_order_key):
-            key = execution_id(case_id(record.namespace, record.case), record.execution_id)
-            if key in unique:
-                repeated.append(_compare(unique[key], record, position=0))
-            else:
-                unique[key] = record
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with correlated():  # one batch, one operation
-                    results = self._attempt(unique)
-                break
+                prepared = self._prepare(records, *_dedupe(records))
+                position = self.store.commit(prepared.save) if prepared.save else 0
+                return prepared.results(position)
             except IntegrityError:
                 # Another writer appended to one of these aggregates first: reload and retry.
                 self._cases.clear()
@@ -81,38 +113,112 @@ class ExecutionRecorder:
             except BaseException:
                 self._cases.clear()  # cached cases may hold events that were never saved
                 raise
-        return [*results.values(), *repeated]
+        raise AssertionError("unreachable")
 
-    def _attempt(self, unique: dict[UUID, ExecutionRecord]) -> dict[UUID, RecordResult]:
-        results: dict[UUID, RecordResult] = {}
+    def record_batches(
+        self, batches: Iterable[Sequence[ExecutionRecord]]
+    ) -> Iterator[list[RecordResult]]:
+        """Record batch after batch, each in one atomic save exactly as `record` does, while
+        the next batch is read and prepared: that work overlaps the database's (bulk ingest).
+
+        Yields each batch's results once its save has committed. A batch that shares an
+        execution with the one being written waits for it; a save that loses a race with
+        another writer is redone, with the batch prepared after it, one at a time. If reading
+        the batches fails, the batch being written is still written (its results are not
+        yielded) and the error is raised."""
+        iterator = iter(batches)
+        first = next(iterator, _END)
+        if first is _END:
+            return
+        second = next(iterator, _END)
+        if second is _END:  # one batch: nothing to overlap, no writer thread
+            yield self.record(first)
+            return
+        with fewer_collections():
+            yield from self._pipelined(chain([first, second], iterator))
+
+    def _pipelined(
+        self, batches: Iterator[Sequence[ExecutionRecord]]
+    ) -> Iterator[list[RecordResult]]:
+        from concurrent.futures import ThreadPoolExecutor  # bulk paths only: keeps `run` lean
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-save") as writer:
+            flight: _InFlight | None = None
+            while True:
+                try:
+                    records = next(batches, _END)
+                except BaseException:
+                    if flight is not None:
+                        self._land(flight)
+                    raise
+                if records is _END:
+                    break
+                unique, repeated = _dedupe(records)
+                if flight is not None and not flight.prepared.unique.keys().isdisjoint(unique):
+                    yield self._land(flight) or self.record(flight.prepared.records)
+                    flight = None
+                try:
+                    prepared = self._prepare(records, unique, repeated)
+                except BaseException:
+                    self._cases.clear()
+                    if flight is not None:
+                        yield self._land(flight) or self.record(flight.prepared.records)
+                    raise
+                if flight is not None:
+                    landed = self._land(flight)
+                    if landed is None:  # lost a race: `prepared` assumed it had won
+                        yield self.record(flight.prepared.records)
+                        yield self.record(records)
+                        flight = None
+                        continue
+                    yield landed
+                    flight = None
+                if prepared.save is None:
+                    yield prepared.results(0)
+                else:
+                    flight = _InFlight(prepared, writer.submit(self.store.commit, prepared.save))
+            if flight is not None:
+                yield self._land(flight) or self.record(flight.prepared.records)
+
+    def _land(self, flight: _InFlight) -> list[RecordResult] | None:
+        """Wait for a batch's save: its results, or None if another writer got there first."""
+        try:
+            position = flight.position.result()
+        except IntegrityError:
+            self._cases.clear()
+            return None
+        except BaseException:
+            self._cases.clear()
+            raise
+        return flight.prepared.results(position)
+
+    def _prepare(
+        self,
+        records: Sequence[ExecutionRecord],
+        unique: dict[UUID, ExecutionRecord],
+        repeated: list[RecordResult],
+    ) -> _Prepared:
+        found: dict[UUID, RecordResult] = {}
         for key in self.store.existing(unique):
             stored = self.store.get(key)
             assert isinstance(stored, Execution)
-            results[key] = _compare(stored.record, unique[key], position=0)
-        new_records = [r for k, r in unique.items() if k not in results]
+            found[key] = _compare(stored.record, unique[key], position=0)
+        prepared = _Prepared(records, unique, repeated, found)
+        new_records = [r for k, r in unique.items() if k not in found]
         if not new_records:
-            return results
-        cases = self._load_cases(new_records)
-        executions = [Execution.record_new(r) for r in new_records]
-        chosen = {
-            e.id
-            for e, r in zip(executions, new_records, strict=True)
-            if cases[e.case_id].choose_first_successful(e.id, r)
-        }
-        touched = [c for c in cases.values() if c.pending_events]
-        # Cases first: read models see a case opened before its executions arrive.
-        position = self.store.save(*touched, *executions)
-        for execution, record in zip(executions, new_records, strict=True):
-            results[execution.id] = RecordResult(
-                record.execution_id,
-                record.case_key,
-                Outcome.CREATED,
-                record.status,
-                position=position,
-                canonical=execution.id in chosen,
-            )
+            return prepared
+        with correlated():  # one batch, one operation
+            cases = self._load_cases(new_records)
+            executions = [Execution.record_new(r) for r in new_records]
+            for execution, record in zip(executions, new_records, strict=True):
+                prepared.created.append((execution.id, record))
+                if cases[execution.case_id].choose_first_successful(execution.id, record):
+                    prepared.chosen.add(execution.id)
+            touched = [c for c in cases.values() if c.pending_events]
+            # Cases first: read models see a case opened before its executions arrive.
+            prepared.save = self.store.prepare(*touched, *executions)
         self._remember(cases.values())
-        return {k: results[k] for k in unique if k in results}
+        return prepared
 
     def _load_cases(self, records: list[ExecutionRecord]) -> dict[UUID, Case]:
         wanted: dict[UUID, ExecutionRecord] = {}
@@ -137,6 +243,21 @@ class ExecutionRecorder:
             self._cases.move_to_end(case.id)
         while len(self._cases) > self._cache_size:
             self._cases.popitem(last=False)
+
+
+def _dedupe(
+    records: Sequence[ExecutionRecord],
+) -> tuple[dict[UUID, ExecutionRecord], list[RecordResult]]:
+    """A batch's executions by id, in batch order (start time, then id), and its repeats."""
+    unique: dict[UUID, ExecutionRecord] = {}
+    repeated: list[RecordResult] = []
+    for record in sorted(records, key=batch_order_key):
+        key = execution_id(case_id(record.namespace, record.case), record.execution_id)
+        if key in unique:
+            repeated.append(_compare(unique[key], record, position=0))
+        else:
+            unique[key] = record
+    return unique, repeated
 
 
 def _compare(stored: ExecutionRecord, incoming: ExecutionRecord, position: int) -> RecordResult:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..application.gc_pause import fewer_collections
 from ..application.ports import EventStore
 from .views import Projection, ViewSession
 
@@ -48,34 +48,6 @@ class ProjectionStatus:
     @property
     def lag(self) -> int:
         return max(0, self.head - self.position)
-
-
-GC_GEN0_WHILE_PROJECTING = 50_000
-_gc_lock = threading.Lock()
-_gc_users = 0  # runners inside fewer_collections() (threads); the first saves, the last restores
-_saved: list[int] = []
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run the cyclic garbage collector less often while batches are applied.
-
-    Each batch allocates thousands of short-lived objects (decoded events, rows) and none of them
-    form cycles; at the default threshold (700) the collector kept scanning everything alive and
-    cost about a quarter of catch-up time. Reference counting still frees them at once."""
-    global _gc_users
-    with _gc_lock:
-        if _gc_users == 0:
-            _saved[:] = gc.get_threshold()
-            gc.set_threshold(max(_saved[0], GC_GEN0_WHILE_PROJECTING), *_saved[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_saved)
 
 
 class ProjectionRunner:

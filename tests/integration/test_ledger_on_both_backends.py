@@ -104,3 +104,25 @@ def test_recording_in_many_batches_is_incremental(ledger: Ledger) -> None:
     assert sum(r.outcome is Outcome.DUPLICATE for r in again) == 250
     assert sum(r.outcome is Outcome.CREATED for r in again) == 10
     assert ledger.queries.counts() == {"cases": 1, "executions": 260}
+
+
+def test_bulk_recording_writes_every_event_once_and_reports_the_last_position(
+    ledger: Ledger,
+) -> None:
+    records = [
+        make_record(f"bulk-{i}", case=f"case-{i % 5}", minutes=i, params={"dt": i})
+        for i in range(300)
+    ]
+    batches = [records[i : i + 40] for i in range(0, 300, 40)]
+    results = list(ledger.recorder.record_batches(batches))
+    assert [len(rs) for rs in results] == [len(b) for b in batches]
+    assert all(r.outcome is Outcome.CREATED for rs in results for r in rs)
+    assert results[-1][0].position == ledger.events.max_position() == 300 + 5 + 5
+    again = [r for rs in ledger.recorder.record_batches(batches) for r in rs]
+    assert {r.outcome for r in again} == {Outcome.DUPLICATE}
+    assert ledger.events.max_position() == 310
+    ledger.catch_up()
+    cases = ledger.queries.list_cases()
+    assert sorted(c["canonical_execution_id"] for c in cases.items) == [
+        f"bulk-{i}" for i in range(5)
+    ]

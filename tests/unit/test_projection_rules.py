@@ -69,12 +69,12 @@ def test_a_rebuild_gives_the_same_read_models() -> None:
 def test_projecting_raises_the_gc_threshold_and_restores_it_after_nested_use() -> None:
     import gc
 
-    from provledger.projections.runner import GC_GEN0_WHILE_PROJECTING, fewer_collections
+    from provledger.application.gc_pause import GC_GEN0_IN_BULK_WORK, fewer_collections
 
     before = gc.get_threshold()
     with fewer_collections():
-        assert gc.get_threshold()[0] >= GC_GEN0_WHILE_PROJECTING
+        assert gc.get_threshold()[0] >= GC_GEN0_IN_BULK_WORK
         with fewer_collections():  # another runner (thread) at the same time
             pass
-        assert gc.get_threshold()[0] >= GC_GEN0_WHILE_PROJECTING
+        assert gc.get_threshold()[0] >= GC_GEN0_IN_BULK_WORK
     assert gc.get_threshold() == before
