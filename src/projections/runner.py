@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..application.gc_pause import fewer_collections
+from ..application.bulk_tuning import fewer_collections
 from ..application.ports import EventStore
 from .views import Projection, ViewSession
 

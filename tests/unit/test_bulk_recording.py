@@ -106,9 +106,7 @@ def test_a_save_that_loses_a_race_is_redone_with_the_batch_prepared_after_it() -
     assert store.commits > len(batches)  # the first save failed and was redone
     assert [r.outcome for r in results] == [Outcome.CREATED] * 12
     recorded = [
-        item.event
-        for item in store.inner.read(0, 1000)
-        if type(item.event).__name__ == "Recorded"
+        item.event for item in store.inner.read(0, 1000) if type(item.event).__name__ == "Recorded"
     ]
     assert sorted(e.record.execution_id for e in recorded) == sorted(
         ["racer", *(f"run-{i}" for i in range(12))]
@@ -128,9 +126,13 @@ def test_a_reader_failing_mid_ingest_keeps_every_batch_already_handed_over() -> 
         raise OSError("disk went away while reading records")
 
     seen: list[str] = []
-    with pytest.raises(OSError, match="disk went away"):
+
+    def consume() -> None:
         for results in ledger.recorder.record_batches(failing()):
-            seen += [r.execution_id for r in results]
+            seen.extend(r.execution_id for r in results)
+
+    with pytest.raises(OSError, match="disk went away"):
+        consume()
     recorded = {
         item.event.record.execution_id
         for item in ledger.events.read(0, 1000)

@@ -69,7 +69,7 @@ def test_a_rebuild_gives_the_same_read_models() -> None:
 def test_projecting_raises_the_gc_threshold_and_restores_it_after_nested_use() -> None:
     import gc
 
-    from provledger.application.gc_pause import GC_GEN0_IN_BULK_WORK, fewer_collections
+    from provledger.application.bulk_tuning import GC_GEN0_IN_BULK_WORK, fewer_collections
 
     before = gc.get_threshold()
     with fewer_collections():
@@ -78,3 +78,17 @@ def test_projecting_raises_the_gc_threshold_and_restores_it_after_nested_use() -
             pass
         assert gc.get_threshold()[0] >= GC_GEN0_IN_BULK_WORK
     assert gc.get_threshold() == before
+
+
+def test_prompt_handoffs_shorten_the_switch_interval_and_restore_it_after_the_last_user() -> None:
+    import sys
+
+    from provledger.application.bulk_tuning import SWITCH_INTERVAL_IN_PIPELINES, prompt_handoffs
+
+    before = sys.getswitchinterval()
+    with prompt_handoffs():
+        assert sys.getswitchinterval() <= SWITCH_INTERVAL_IN_PIPELINES
+        with prompt_handoffs():
+            pass
+        assert sys.getswitchinterval() <= SWITCH_INTERVAL_IN_PIPELINES
+    assert sys.getswitchinterval() == before
