@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from provledger.adapters.eventstore import EventsourcingEventStore
-from provledger.application.ledger import Ledger
+from provledger.application.ledger import Ledger, ReadSide
 from provledger.domain.deltas import DeltaPolicies
 from provledger.projections.runner import ProjectionRunner
 from provledger.projections.tables import Table
@@ -105,11 +105,6 @@ def memory_ledger(batch_size: int = 100) -> tuple[Ledger, MemoryViewStore]:
     views = MemoryViewStore()
     policies = DeltaPolicies()
     runner = ProjectionRunner(events, views, [CasesView(), ExecutionsView(policies)])
-    ledger = Ledger(
-        events,
-        runner,
-        MemoryQueries(views),
-        batch_size=batch_size,  # type: ignore[arg-type]
-        policies=policies,
-    )
+    read_side = ReadSide(runner, MemoryQueries(views))
+    ledger = Ledger(events, lambda: read_side, batch_size=batch_size, policies=policies)
     return ledger, views

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..application.ledger import Ledger
+from ..application.ledger import Ledger, ReadSide
 from ..domain.deltas import DeltaPolicies
-from ..projections.runner import ProjectionRunner
-from ..projections.views import CasesView, ExecutionsView
+from .ddl import ledger_id
 from .eventstore import EventsourcingEventStore
 from .readers.policies import importer_policies
-from .sql_queries import SqlQueries
-from .sql_views import SqlDialect, SqlViewStore
 from .store import StoreSettings
 
 if TYPE_CHECKING:
@@ -19,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def bootstrap(settings: Settings | StoreSettings | None = None) -> Ledger:
-    """Event store, read models, projection runner and use cases, for the configured backend.
+    """Event store, use cases, and (built on first use) read models and projection runner.
 
     Without settings they are read (and validated) from the environment."""
     if settings is None:
@@ -31,18 +28,26 @@ def bootstrap(settings: Settings | StoreSettings | None = None) -> Ledger:
     if settings.backend == "sqlite":
         settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     events = EventsourcingEventStore(settings.eventsourcing_env())
-    dialect = SqlDialect(settings.backend)
     datastore = events.recorder.datastore
-    views = SqlViewStore(datastore, dialect)
     policies = DeltaPolicies(by_source=importer_policies())
-    runner = ProjectionRunner(
-        events, views, [CasesView(), ExecutionsView(policies)], batch_size=settings.batch_size
-    )
+    backend, batch_size = settings.backend, settings.batch_size
+
+    def read_side() -> ReadSide:
+        from ..projections.runner import ProjectionRunner
+        from ..projections.views import CasesView, ExecutionsView
+        from .sql_queries import SqlQueries
+        from .sql_views import SqlDialect, SqlViewStore
+
+        dialect = SqlDialect(backend)
+        views = SqlViewStore(datastore, dialect)
+        projections = [CasesView(), ExecutionsView(policies)]
+        runner = ProjectionRunner(events, views, projections, batch_size=batch_size)
+        return ReadSide(runner, SqlQueries(datastore, dialect))
+
     return Ledger(
         events,
-        runner,
-        SqlQueries(datastore, dialect),
-        batch_size=settings.batch_size,
+        read_side,
+        batch_size=batch_size,
         policies=policies,
-        ledger_id=views.ledger_id(),
+        ledger_id=ledger_id(datastore, backend),
     )

@@ -10,6 +10,8 @@ advisory lock.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -40,3 +42,24 @@ def write_transaction(datastore: Any, backend: str, *, schema: bool = False) -> 
 def schema_change(datastore: Any, backend: str) -> AbstractContextManager[Any]:
     """A write transaction that creates tables lazily."""
     return write_transaction(datastore, backend, schema=True)
+
+
+def ledger_id(datastore: Any, backend: str) -> str:
+    """This ledger's own id, made once when the database is first used (read without a lock
+    when it is there, as it almost always is)."""
+    mark = "?" if backend == "sqlite" else "%s"
+    # No table yet raises, and each driver names that error its own way: then create it.
+    with contextlib.suppress(Exception), datastore.transaction(commit=False) as c:
+        c.execute("SELECT value FROM ledger_meta WHERE key = 'ledger_id'")
+        row = c.fetchone()
+        if row is not None:
+            return str(row["value"])
+    with write_transaction(datastore, backend, schema=True) as c:
+        c.execute("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT)")
+        c.execute(
+            "INSERT INTO ledger_meta (key, value) VALUES ('ledger_id', "
+            f"{mark}) ON CONFLICT (key) DO NOTHING",
+            (uuid.uuid4().hex,),
+        )
+        c.execute("SELECT value FROM ledger_meta WHERE key = 'ledger_id'")
+        return str(c.fetchone()["value"])

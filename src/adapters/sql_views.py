@@ -179,20 +179,6 @@ class SqlViewStore:
         """A write transaction, the write lock taken up front (see adapters/ddl.py)."""
         return write_transaction(self.datastore, self.dialect.name, schema=ddl)
 
-    def ledger_id(self) -> str:
-        """This ledger's own id, made once when the database is first used."""
-        with self.write(ddl=True) as c:
-            c.execute("CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT)")
-            c.execute(
-                self.dialect.sql(
-                    "INSERT INTO ledger_meta (key, value) VALUES ('ledger_id', ?) "
-                    "ON CONFLICT (key) DO NOTHING"
-                ),
-                (uuid.uuid4().hex,),
-            )
-            c.execute("SELECT value FROM ledger_meta WHERE key = 'ledger_id'")
-            return str(c.fetchone()["value"])
-
     def ensure(self, projection: Projection, suffix: str = "") -> None:
         with self.write(ddl=True) as c:
             lz4 = self.dialect.name == "postgres" and lz4_supported(c)

@@ -61,17 +61,24 @@ def key_of(record: ExecutionRecord) -> UUID:
     return execution_id(case_id(record.namespace, record.case), record.execution_id)
 
 
-def start_execution(ledger: Ledger, record: ExecutionRecord) -> RecordResult:
-    """Record a `running` execution; refuse one already recorded."""
+def start_execution(
+    ledger: Ledger, record: ExecutionRecord, *, catch_up: bool = True
+) -> RecordResult:
+    """Record a `running` execution; refuse one already recorded.
+
+    `catch_up=False` leaves the read models to their next reader (every CLI read and the API
+    catch up before they read): `provledger run` saves its start-up time that way."""
     if record.status is not Status.RUNNING:
         raise ExecutionStateError(f"a started execution must be running, not {record.status}")
-    result = ledger.record([validated(record)])[0]
+    result = ledger.recorder.record([validated(record)])[0]
     if result.outcome is not Outcome.CREATED:
         raise ExecutionStateError(result.message)
+    if catch_up:
+        ledger.runner.catch_up()
     return result
 
 
-def finish_execution(ledger: Ledger, final: ExecutionRecord) -> Finished:
+def finish_execution(ledger: Ledger, final: ExecutionRecord, *, catch_up: bool = True) -> Finished:
     """Replace a running execution's record with `final`, choosing it canonical if first."""
     if final.status is Status.RUNNING:
         raise ExecutionStateError("a finished record cannot still be running")
@@ -92,7 +99,8 @@ def finish_execution(ledger: Ledger, final: ExecutionRecord) -> Finished:
             if attempt == MAX_ATTEMPTS - 1:
                 raise
             continue
-        ledger.runner.catch_up()
+        if catch_up:
+            ledger.runner.catch_up()
         return Finished(final.execution_id, final.case_key, final.status, position, chosen)
     raise IntegrityError("execution kept changing; try again")  # pragma: no cover
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -13,9 +15,11 @@ from ..domain.deltas import Delta, DeltaPolicies, config_deltas
 from ..domain.errors import CaseNotFoundError, ExecutionNotFoundError
 from ..domain.execution import Execution
 from ..domain.record import ExecutionRecord
-from ..projections.runner import ProjectionRunner
 from .ports import EventStore, PositionedEvent, ReadModels
 from .record_executions import ExecutionRecorder, RecordResult
+
+if TYPE_CHECKING:
+    from ..projections.runner import ProjectionRunner
 
 BatchProgress = Callable[[int], None]
 
@@ -24,24 +28,55 @@ class AmbiguousReferenceError(ExecutionNotFoundError):
     """A bare id that matches more than one execution or case."""
 
 
+@dataclass(frozen=True)
+class ReadSide:
+    """The projections that keep the read models, and the queries over them."""
+
+    runner: ProjectionRunner
+    queries: ReadModels
+
+
 class Ledger:
+    """The use cases. The read side is built, and caught up, on first use: a writer that never
+    reads (`provledger run`) never imports or opens it."""
+
     def __init__(
         self,
         events: EventStore,
-        runner: ProjectionRunner,
-        queries: ReadModels,
+        read_side: Callable[[], ReadSide],
         *,
         batch_size: int = 1000,
         policies: DeltaPolicies | None = None,
         ledger_id: str = "local",
     ) -> None:
         self.events = events
-        self.runner = runner
-        self.queries = queries
         self.batch_size = batch_size
         self.policies = policies or DeltaPolicies()
         self.ledger_id = ledger_id
         self.recorder = ExecutionRecorder(events)
+        self._build_read_side = read_side
+        self._read_side: ReadSide | None = None
+        self._read_side_lock = threading.Lock()
+
+    @property
+    def read_side(self) -> ReadSide:
+        if self._read_side is None:
+            with self._read_side_lock:
+                if self._read_side is None:
+                    side = self._build_read_side()
+                    # Current when first handed out: writes that skipped catching up (`run`,
+                    # in this or another process) are in it before any lookup.
+                    side.runner.catch_up()
+                    self._read_side = side
+        return self._read_side
+
+    @property
+    def runner(self) -> ProjectionRunner:
+        return self.read_side.runner
+
+    @property
+    def queries(self) -> ReadModels:
+        return self.read_side.queries
 
     # -- writes -----------------------------------------------------------------------------
     def record(

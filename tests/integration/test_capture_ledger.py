@@ -14,6 +14,7 @@ from provledger.adapters.capture.errors import CaptureError
 from provledger.adapters.capture.heartbeat import MemoryHeartbeats
 from provledger.adapters.capture.reproducing import reproduce
 from provledger.adapters.capture.session import Capture, RunRequest
+from provledger.adapters.settings import Settings
 from provledger.application.capture import (
     find_stale,
     finish_execution,
@@ -199,3 +200,23 @@ def test_the_heartbeat_of_a_finished_run_is_cleared(ledger: Ledger, tmp_path: Pa
     capture = _capture(ledger, tmp_path)
     outcome = capture.run(RunRequest(["true"], cwd=tmp_path, echo=False))
     assert capture.heartbeats.last(UUID(str(key_of(outcome.final)))) is None
+
+
+def test_a_run_that_writes_only_never_builds_the_read_side_and_the_next_reader_sees_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from provledger.adapters.bootstrap import bootstrap
+
+    writer = bootstrap(settings)
+    capture = Capture(writer, tmp_path / "home", MemoryHeartbeats(), catch_up=False)
+    try:
+        outcome = capture.run(RunRequest([sys.executable, "-c", "pass"], cwd=tmp_path, echo=False))
+        assert writer._read_side is None  # no projections imported, opened or caught up
+    finally:
+        writer.close()
+    reader = bootstrap(settings)
+    try:
+        row = reader.execution_row(outcome.final.execution_id)  # caught up on first use
+        assert (row["status"], row["is_canonical"]) == ("succeeded", 1)
+    finally:
+        reader.close()

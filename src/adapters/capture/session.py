@@ -78,8 +78,14 @@ def _resolve(path: Path, cwd: Path) -> Path:
 
 
 class Capture:
-    def __init__(self, ledger: Ledger, home: Path, heartbeats: Heartbeats) -> None:
+    """Runs and records commands. `catch_up=False` leaves the read models to their next reader
+    (the CLI's `run`: every read command and the API catch up before reading)."""
+
+    def __init__(
+        self, ledger: Ledger, home: Path, heartbeats: Heartbeats, *, catch_up: bool = True
+    ) -> None:
         self.ledger, self.home, self.heartbeats = ledger, home, heartbeats
+        self.catch_up = catch_up
 
     def prepare(self, request: RunRequest) -> tuple[ExecutionRecord, LoadedConfig | None]:
         """The `running` record; raises CaptureError for bad input, before recording."""
@@ -145,7 +151,7 @@ class Capture:
     ) -> RunOutcome:
         running, _ = self.prepare(request)
         env = environment_probe(self.home)
-        start_execution(self.ledger, running)
+        start_execution(self.ledger, running, catch_up=self.catch_up)
         key = key_of(running)
         log_dir = self.home / "artifacts" / str(key)
         info = {
@@ -165,7 +171,7 @@ class Capture:
             final = self._final(running, request, result, env.result())
             if finalize is not None:
                 final = finalize(final)
-            finished = finish_execution(self.ledger, final)
+            finished = finish_execution(self.ledger, final, catch_up=self.catch_up)
         return RunOutcome(final, finished, write_record_file(final, request.cwd), result)
 
     def _final(

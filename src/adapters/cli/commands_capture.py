@@ -20,13 +20,13 @@ RUN_CONTEXT = {"allow_interspersed_args": False}
 STATUS_STALE_TIMEOUT = 300.0
 
 
-def _capture(ledger: Ledger) -> Capture:
+def _capture(ledger: Ledger, *, catch_up: bool = True) -> Capture:
     from ..capture.heartbeat import FileHeartbeats
     from ..capture.session import Capture
     from ..settings import Settings
 
     home = Settings().home
-    return Capture(ledger, home, FileHeartbeats(home / "heartbeats"))
+    return Capture(ledger, home, FileHeartbeats(home / "heartbeats"), catch_up=catch_up)
 
 
 def _report(outcome: RunOutcome, as_json: bool) -> None:
@@ -88,7 +88,7 @@ def run(
         echo_stdout_to_stderr=as_json,
     )
     with open_ledger() as ledger:
-        outcome = _capture(ledger).run(request)
+        outcome = _capture(ledger, catch_up=False).run(request)  # reads catch up first
         _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
 

@@ -140,7 +140,8 @@ def _run(parsed: RunArguments, store: StoreSettings, probes: Probes) -> int:
     ledger = bootstrap(store)
     try:
         with acting_as(actor=os.environ.get("PROVLEDGER_ACTOR") or None, ledger=ledger.ledger_id):
-            capture = Capture(ledger, store.home, FileHeartbeats(store.home / "heartbeats"))
+            heartbeats = FileHeartbeats(store.home / "heartbeats")
+            capture = Capture(ledger, store.home, heartbeats, catch_up=False)
             outcome = capture.run(request)
     finally:
         ledger.close()
