@@ -157,3 +157,26 @@ def test_a_reproduction_record_names_the_original_and_its_verdict() -> None:
     assert record.tags["reproduction.verdict"] == "differ"
     assert record.attributes["reproduction"]["differing"] == ["out.dat"]
     assert record.attributes["reproduction"]["forced"] is True
+
+
+def test_the_package_cache_survives_runs_that_write_into_a_working_directory_on_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import sys
+
+    from provledger.adapters.capture import environment
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", [str(work), ".", str(work), str(site)])
+    before = environment._path_key()
+    (work / "experiment_record.json").write_text("{}")  # a run's output changes cwd's mtime
+    os.utime(work, ns=(1, 1))
+    assert environment._path_key() == before
+    (site / "newpkg-1.0.dist-info").mkdir()  # installing a package changes the key
+    os.utime(site, ns=(2, 2))
+    assert environment._path_key() != before

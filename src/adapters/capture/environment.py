@@ -15,11 +15,18 @@ from ...domain.record import Environment
 
 
 def _path_key() -> str:
-    """Changes whenever a package is installed or removed (site directories' mtimes)."""
-    parts = [sys.prefix, sys.version]
+    """Changes whenever a package is installed or removed (the path entries' mtimes).
+
+    The working directory is left out, however it is on the path (`''`, `.`, PYTHONPATH=.):
+    every run writes its record there, so its mtime changes each time, and the ~80 ms package
+    scan would run on every `provledger run` instead of once."""
+    cwd = os.getcwd()
+    parts = [sys.prefix, sys.version, *sys.path[1:]]
     for entry in sys.path[1:]:  # [0] is the script's or current directory
         with contextlib.suppress(OSError):
-            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+            if entry in ("", ".") or os.path.samefile(entry, cwd):
+                continue
+            parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
