@@ -52,8 +52,8 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
     home = tmp_path / "home"
     if backend == "postgres":
         url = request.getfixturevalue("pg_url")
-        return Settings(home=home, database_url=url, batch_size=100)
-    return Settings(home=home, batch_size=100)
+        return Settings(home=home, database_url=url, batch_size=100, projection_batch_size=100)
+    return Settings(home=home, batch_size=100, projection_batch_size=100)  # many batches
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ def bootstrap(settings: Settings | StoreSettings | None = None) -> Ledger:
     datastore = events.recorder.datastore
     policies = DeltaPolicies(by_source=importer_policies())
     backend, batch_size = settings.backend, settings.batch_size
+    projection_batch_size = settings.projection_batch_size
 
     def read_side() -> ReadSide:
         from ..projections.runner import ProjectionRunner
@@ -41,7 +42,7 @@ def bootstrap(settings: Settings | StoreSettings | None = None) -> Ledger:
         dialect = SqlDialect(backend)
         views = SqlViewStore(datastore, dialect)
         projections = [CasesView(), ExecutionsView(policies)]
-        runner = ProjectionRunner(events, views, projections, batch_size=batch_size)
+        runner = ProjectionRunner(events, views, projections, batch_size=projection_batch_size)
         return ReadSide(runner, SqlQueries(datastore, dialect))
 
     return Ledger(

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .store import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_POOL_SIZE,
+    DEFAULT_PROJECTION_BATCH_SIZE,
     StoreSettings,
     checked_database_url,
     checked_home,
@@ -26,6 +27,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     archive_url: str | None = None
     batch_size: int = Field(default=DEFAULT_BATCH_SIZE, ge=1, le=100_000)
+    projection_batch_size: int = Field(default=DEFAULT_PROJECTION_BATCH_SIZE, ge=1, le=100_000)
     max_record_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=1, le=100)
     # Archive (docs/archive.md): endpoint/region default to the standard AWS variables.
@@ -63,6 +65,7 @@ class Settings(BaseSettings):
             database_url=self.database_url,
             batch_size=self.batch_size,
             pool_size=self.pool_size,
+            projection_batch_size=self.projection_batch_size,
         )
 
     @property

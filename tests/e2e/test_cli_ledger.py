@@ -148,3 +148,20 @@ def test_real_dissmodel_records_are_read_as_they_were_written(cli: Cli) -> None:
     summary = cli.json("ingest", str(folder))
     assert summary["errors"] == 0
     assert summary["created"] == 4
+
+
+def test_projections_apply_many_events_per_batch_and_a_bad_batch_size_is_named(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVLEDGER_PROJECTION_BATCH_SIZE", "2")  # many small batches
+    cli("ingest", str(EXAMPLES / "records" / "ocean"))
+    small = cli.json("executions")
+    monkeypatch.setenv("PROVLEDGER_PROJECTION_BATCH_SIZE", "5000")
+    cli("projections", "rebuild")
+    assert cli.json("executions") == small
+    monkeypatch.setenv("PROVLEDGER_PROJECTION_BATCH_SIZE", "0")
+    result = cli("cases", check=False)
+    assert result.returncode == 2
+    assert "projection_batch_size" in result.stderr
+    monkeypatch.delenv("PROVLEDGER_PROJECTION_BATCH_SIZE")
+    assert cli.json("executions") == small  # nothing recorded was changed
