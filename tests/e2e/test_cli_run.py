@@ -307,3 +307,12 @@ def test_run_in_a_git_repository_records_its_commit_branch_and_tag(
         "branch": "trunk",
         "dirty": False,
     }
+
+
+def test_a_json_run_prints_its_whole_summary_and_the_next_read_sees_the_run(cli: Cli) -> None:
+    proc = cli("run", "--json", "--case", "quick", "--", sys.executable, "-c", "print('x' * 5000)")
+    summary = json.loads(proc.stdout)  # flushed in full before the fast exit
+    assert (summary["status"], summary["canonical"]) == ("succeeded", True)
+    assert "x" * 5000 in proc.stderr  # the command's output, echoed to stderr under --json
+    rows = cli.json("executions", "--case", "quick")  # run skipped the catch-up; reads do it
+    assert [r["execution_id"] for r in rows] == [summary["execution_id"]]
