@@ -3,7 +3,9 @@
 import hashlib
 import json
 
+from provledger.adapters.settings import Settings
 from provledger.application.ledger import Ledger
+from provledger.application.ports import ExecutionFilter, PreparedSave
 from provledger.application.record_executions import Outcome
 from provledger.domain.record import Status
 from tests.unit.records import make_record
@@ -126,3 +128,38 @@ def test_bulk_recording_writes_every_event_once_and_reports_the_last_position(
     assert sorted(c["canonical_execution_id"] for c in cases.items) == [
         f"bulk-{i}" for i in range(5)
     ]
+
+
+def test_a_bulk_save_that_loses_a_race_to_another_process_is_redone_and_loses_nothing(
+    ledger: Ledger, settings: Settings
+) -> None:
+    from provledger.adapters.bootstrap import bootstrap
+    from provledger.application.record_executions import ExecutionRecorder
+
+    other = bootstrap(settings)  # another writer on the same database
+    store = ledger.events
+    commit = store.commit
+    raced: list[int] = []
+
+    def commit_after_a_rival(prepared: PreparedSave) -> int:
+        if not raced:  # the rival's first success in case-0 is saved just before ours
+            raced.append(1)
+            rival = make_record("rival", case="case-0", minutes=-60)
+            other.recorder.record([rival])
+        return commit(prepared)
+
+    store.commit = commit_after_a_rival  # type: ignore[method-assign]
+    try:
+        records = [make_record(f"r-{i}", case=f"case-{i % 3}", minutes=i) for i in range(90)]
+        batches = [records[i : i + 30] for i in range(0, 90, 30)]
+        results = [r for rs in ExecutionRecorder(store).record_batches(batches) for r in rs]
+    finally:
+        store.commit = commit  # type: ignore[method-assign]
+        other.close()
+    assert raced
+    assert all(r.outcome is Outcome.CREATED for r in results)
+    ledger.catch_up()
+    rows = ledger.queries.list_executions(ExecutionFilter(), limit=1000).items
+    assert len(rows) == 91  # every execution once, the rival's included
+    canonicals = {r["case_name"]: r["execution_id"] for r in rows if r["is_canonical"]}
+    assert canonicals == {"case-0": "rival", "case-1": "r-1", "case-2": "r-2"}
