@@ -149,20 +149,20 @@ class ExecutionRecorder:
                     records = next(batches, _END)
                 except BaseException:
                     if flight is not None:
-                        self._land(flight)
+                        self._settle(flight)  # written, though its results go unreported
                     raise
                 if records is _END:
                     break
                 unique, repeated = _dedupe(records)
                 if flight is not None and not flight.prepared.unique.keys().isdisjoint(unique):
-                    yield self._land(flight) or self.record(flight.prepared.records)
+                    yield self._settle(flight)
                     flight = None
                 try:
                     prepared = self._prepare(records, unique, repeated)
                 except BaseException:
                     self._cases.clear()
                     if flight is not None:
-                        yield self._land(flight) or self.record(flight.prepared.records)
+                        yield self._settle(flight)
                     raise
                 if flight is not None:
                     landed = self._land(flight)
@@ -178,7 +178,12 @@ class ExecutionRecorder:
                 else:
                     flight = _InFlight(prepared, writer.submit(self.store.commit, prepared.save))
             if flight is not None:
-                yield self._land(flight) or self.record(flight.prepared.records)
+                yield self._settle(flight)
+
+    def _settle(self, flight: _InFlight) -> list[RecordResult]:
+        """A batch's results once written: its own save's, or a redo's if that lost a race."""
+        landed = self._land(flight)
+        return landed if landed is not None else self.record(flight.prepared.records)
 
     def _land(self, flight: _InFlight) -> list[RecordResult] | None:
         """Wait for a batch's save: its results, or None if another writer got there first."""

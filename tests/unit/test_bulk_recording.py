@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from provledger.application.ports import PreparedSave
 from provledger.application.record_executions import ExecutionRecorder, Outcome
+from provledger.domain.ids import case_id
 from provledger.domain.record import ExecutionRecord, Status
 from tests.fakes import memory_event_store, memory_ledger
 from tests.unit.records import make_record
@@ -44,10 +45,11 @@ class RacingStore:
     """An event store where another writer records into the same case just before our first
     commit, so that commit fails with IntegrityError as it would against a real database."""
 
-    def __init__(self, racer_record: ExecutionRecord) -> None:
+    def __init__(self, racer_record: ExecutionRecord, race_on: int = 1) -> None:
         self.inner = memory_event_store()
         self.racer = ExecutionRecorder(self.inner)
         self.racer_record = racer_record
+        self.race_on = race_on
         self.commits = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -58,7 +60,7 @@ class RacingStore:
 
     def commit(self, prepared: PreparedSave) -> int:
         self.commits += 1
-        if self.commits == 1:
+        if self.commits == self.race_on:
             self.racer.record([self.racer_record])
         return self.inner.commit(prepared)
 
@@ -152,3 +154,33 @@ def test_a_single_batch_is_recorded_without_a_writer_thread() -> None:
     (results,) = ledger.recorder.record_batches([[make_record("a")]])
     assert threading.active_count() == before
     assert results[0].outcome is Outcome.CREATED
+
+
+def test_a_reader_failing_while_a_save_loses_a_race_still_gets_that_batch_recorded() -> None:
+    racer = make_record("racer", case="x", minutes=-100)
+    # The second batch's save loses: it and the racer both choose x's first success.
+    store = RacingStore(racer, race_on=2)
+    recorder = ExecutionRecorder(store)  # type: ignore[arg-type]
+    batches = [
+        [make_record(f"run-{i}", case="x", status=Status.FAILED, minutes=i) for i in range(4)],
+        [make_record(f"run-{i}", case="x", minutes=i) for i in range(4, 8)],
+    ]
+
+    def failing() -> Iterator[list[ExecutionRecord]]:
+        yield from batches
+        raise OSError("the next file could not be read")
+
+    def consume() -> None:
+        for _ in recorder.record_batches(failing()):
+            pass
+
+    with pytest.raises(OSError, match="could not be read"):
+        consume()
+    recorded = {
+        item.event.record.execution_id
+        for item in store.inner.read(0, 1000)
+        if type(item.event).__name__ == "Recorded"
+    }
+    assert store.commits > 2  # the second save failed and was redone
+    assert recorded == {"racer", *(f"run-{i}" for i in range(8))}
+    assert canonicals(store.inner) == {str(case_id("default", "x")): "racer"}
