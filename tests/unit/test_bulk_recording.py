@@ -41,6 +41,35 @@ def canonicals(events: Any) -> dict[str, str]:
     return chosen
 
 
+def recorded_ids(events: Any) -> list[str]:
+    """The execution ids of every ExecutionRecorded event in the log, in log order."""
+    return [
+        item.event.record.execution_id
+        for item in events.read(0, 100_000)
+        if type(item.event).__name__ == "Recorded"
+    ]
+
+
+def record_until_the_reader_fails(
+    recorder: ExecutionRecorder, batches: list[list[ExecutionRecord]], error: OSError
+) -> list[str]:
+    """Record `batches` from a reader that then raises `error`; the ids reported before it."""
+
+    def failing() -> Iterator[list[ExecutionRecord]]:
+        yield from batches
+        raise error
+
+    seen: list[str] = []
+
+    def consume() -> None:
+        for results in recorder.record_batches(failing()):
+            seen.extend(r.execution_id for r in results)
+
+    with pytest.raises(OSError, match=str(error)):
+        consume()
+    return seen
+
+
 class RacingStore:
     """An event store where another writer records into the same case just before our first
     commit, so that commit fails with IntegrityError as it would against a real database."""
@@ -107,12 +136,7 @@ def test_a_save_that_loses_a_race_is_redone_with_the_batch_prepared_after_it() -
     results = [r for rs in recorder.record_batches(batches) for r in rs]
     assert store.commits > len(batches)  # the first save failed and was redone
     assert [r.outcome for r in results] == [Outcome.CREATED] * 12
-    recorded = [
-        item.event for item in store.inner.read(0, 1000) if type(item.event).__name__ == "Recorded"
-    ]
-    assert sorted(e.record.execution_id for e in recorded) == sorted(
-        ["racer", *(f"run-{i}" for i in range(12))]
-    )
+    assert sorted(recorded_ids(store.inner)) == sorted(["racer", *(f"run-{i}" for i in range(12))])
     chosen = canonicals(store.inner)
     assert len(chosen) == 3  # one per case, and the racer (earlier, successful) kept case-0
     assert "racer" in chosen.values()
@@ -121,25 +145,9 @@ def test_a_save_that_loses_a_race_is_redone_with_the_batch_prepared_after_it() -
 def test_a_reader_failing_mid_ingest_keeps_every_batch_already_handed_over() -> None:
     ledger, _ = memory_ledger()
     batches = batches_of(20, 5)
-
-    def failing() -> Iterator[list[ExecutionRecord]]:
-        yield batches[0]
-        yield batches[1]
-        raise OSError("disk went away while reading records")
-
-    seen: list[str] = []
-
-    def consume() -> None:
-        for results in ledger.recorder.record_batches(failing()):
-            seen.extend(r.execution_id for r in results)
-
-    with pytest.raises(OSError, match="disk went away"):
-        consume()
-    recorded = {
-        item.event.record.execution_id
-        for item in ledger.events.read(0, 1000)
-        if type(item.event).__name__ == "Recorded"
-    }
+    error = OSError("disk went away while reading records")
+    seen = record_until_the_reader_fails(ledger.recorder, batches[:2], error)
+    recorded = set(recorded_ids(ledger.events))
     assert recorded == {r.execution_id for r in batches[0] + batches[1]}
     assert set(seen) <= recorded
     # The recorder is still consistent: recording again finds duplicates and adds the rest.
@@ -165,22 +173,7 @@ def test_a_reader_failing_while_a_save_loses_a_race_still_gets_that_batch_record
         [make_record(f"run-{i}", case="x", status=Status.FAILED, minutes=i) for i in range(4)],
         [make_record(f"run-{i}", case="x", minutes=i) for i in range(4, 8)],
     ]
-
-    def failing() -> Iterator[list[ExecutionRecord]]:
-        yield from batches
-        raise OSError("the next file could not be read")
-
-    def consume() -> None:
-        for _ in recorder.record_batches(failing()):
-            pass
-
-    with pytest.raises(OSError, match="could not be read"):
-        consume()
-    recorded = {
-        item.event.record.execution_id
-        for item in store.inner.read(0, 1000)
-        if type(item.event).__name__ == "Recorded"
-    }
+    record_until_the_reader_fails(recorder, batches, OSError("the next file could not be read"))
     assert store.commits > 2  # the second save failed and was redone
-    assert recorded == {"racer", *(f"run-{i}" for i in range(8))}
+    assert set(recorded_ids(store.inner)) == {"racer", *(f"run-{i}" for i in range(8))}
     assert canonicals(store.inner) == {str(case_id("default", "x")): "racer"}
