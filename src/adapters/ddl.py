@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 DDL_LOCK = 7301174
@@ -37,11 +37,6 @@ def write_transaction(datastore: Any, backend: str, *, schema: bool = False) -> 
         if schema:
             cursor.execute(f"SELECT pg_advisory_xact_lock({DDL_LOCK})")
         yield cursor
-
-
-def schema_change(datastore: Any, backend: str) -> AbstractContextManager[Any]:
-    """A write transaction that creates tables lazily."""
-    return write_transaction(datastore, backend, schema=True)
 
 
 def ledger_id(datastore: Any, backend: str) -> str:

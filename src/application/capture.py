@@ -70,11 +70,9 @@ def start_execution(
     catch up before they read): `provledger run` saves its start-up time that way."""
     if record.status is not Status.RUNNING:
         raise ExecutionStateError(f"a started execution must be running, not {record.status}")
-    result = ledger.recorder.record([validated(record)])[0]
+    result = ledger.record([validated(record)], catch_up=catch_up)[0]
     if result.outcome is not Outcome.CREATED:
         raise ExecutionStateError(result.message)
-    if catch_up:
-        ledger.runner.catch_up()
     return result
 
 
@@ -100,7 +98,7 @@ def finish_execution(ledger: Ledger, final: ExecutionRecord, *, catch_up: bool =
                 raise
             continue
         if catch_up:
-            ledger.runner.catch_up()
+            ledger.catch_up()
         return Finished(final.execution_id, final.case_key, final.status, position, chosen)
     raise IntegrityError("execution kept changing; try again")  # pragma: no cover
 

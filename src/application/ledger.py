@@ -60,15 +60,17 @@ class Ledger:
 
     @property
     def read_side(self) -> ReadSide:
-        if self._read_side is None:
-            with self._read_side_lock:
-                if self._read_side is None:
-                    side = self._build_read_side()
-                    # Current when first handed out: writes that skipped catching up (`run`,
-                    # in this or another process) are in it before any lookup.
-                    side.runner.catch_up()
-                    self._read_side = side
-        return self._read_side
+        return self._read_side or self._first_read_side()
+
+    def _first_read_side(self) -> ReadSide:
+        with self._read_side_lock:
+            if self._read_side is None:
+                side = self._build_read_side()
+                # Current when first handed out: writes that skipped catching up (`run`, in
+                # this or another process) are in it before any lookup.
+                side.runner.catch_up()
+                self._read_side = side
+            return self._read_side
 
     @property
     def runner(self) -> ProjectionRunner:
@@ -80,9 +82,14 @@ class Ledger:
 
     # -- writes -----------------------------------------------------------------------------
     def record(
-        self, records: Sequence[ExecutionRecord], on_batch: BatchProgress | None = None
+        self,
+        records: Sequence[ExecutionRecord],
+        on_batch: BatchProgress | None = None,
+        *,
+        catch_up: bool = True,
     ) -> list[RecordResult]:
-        """Record in batches of `batch_size` (one atomic save each); read models caught up."""
+        """Record in batches of `batch_size` (one atomic save each); read models caught up
+        unless `catch_up=False` leaves them to their next reader (every read catches up)."""
         results: list[RecordResult] = []
         chunks = (
             records[start : start + self.batch_size]
@@ -92,7 +99,8 @@ class Ledger:
             results += chunk_results
             if on_batch:
                 on_batch(len(chunk_results))
-        self.runner.catch_up()
+        if catch_up:
+            self.catch_up()
         return results
 
     def choose_canonical(self, case_ref: str, execution_ref: str, reason: str) -> int:
@@ -108,7 +116,7 @@ class Ledger:
                 position = self.events.save(case)
             except IntegrityError:
                 continue
-            self.runner.catch_up()
+            self.catch_up()
             return position
         raise IntegrityError("case kept changing; try again")
 
@@ -128,7 +136,7 @@ class Ledger:
                 position = self.events.save(execution)
             except IntegrityError:
                 continue
-            self.runner.catch_up()
+            self.catch_up()
             return position
         raise IntegrityError("execution kept changing; try again")
 
@@ -173,7 +181,11 @@ class Ledger:
         return config_deltas(a, b, self.policies.for_record(b))
 
     def catch_up(self) -> None:
-        self.runner.catch_up()
+        """Bring the read models up to the log (building the read side does that itself)."""
+        if self._read_side is None:
+            self._first_read_side()
+        else:
+            self._read_side.runner.catch_up()
 
     def close(self) -> None:
         self.events.close()

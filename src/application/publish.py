@@ -116,7 +116,7 @@ def publish(
             position = ledger.events.save(execution)
         except IntegrityError:
             continue  # another writer appended to this execution: reload and retry
-        ledger.runner.catch_up()
+        ledger.catch_up()
         return Publication(external, location, sha256, len(data), position, False, document)
     raise IntegrityError("execution kept changing; try again")
 

@@ -41,7 +41,7 @@ def request_reproduction(ledger: Ledger, ref: str, note: str | None = None) -> R
             position = ledger.events.save(execution)
         except IntegrityError:
             continue
-        ledger.runner.catch_up()
+        ledger.catch_up()
         record = execution.record
         template = {
             k: v

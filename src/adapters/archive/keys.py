@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from ...application.ports import StoredObject
@@ -29,11 +30,16 @@ def differs(key: str, url: str) -> ArchiveError:
 CHUNK = 1 << 20
 
 
+def chunks_digest(chunks: Iterable[bytes]) -> tuple[str, int]:
+    """sha256 and size of bytes that arrive in chunks."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def file_digest(path: Path) -> tuple[str, int]:
     """sha256 and size of a file, read in chunks."""
-    digest, size = hashlib.sha256(), 0
     with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+        return chunks_digest(iter(lambda: f.read(CHUNK), b""))

@@ -14,7 +14,7 @@ from typing import Any
 
 from ...application.ports import StoredObject
 from ...application.stored_log import ArchiveError, ArchiveUnavailableError
-from .keys import CHUNK, checked_key, differs, file_digest, stored
+from .keys import CHUNK, checked_key, chunks_digest, differs, file_digest, stored
 
 _UNAVAILABLE_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503"}
 
@@ -105,12 +105,8 @@ class S3Archive:
         found = self.chunks(key)
         if found is None:
             return None
-        digest, size = hashlib.sha256(), 0
         with self._errors(f"cannot read {key} from"):
-            for chunk in found:
-                digest.update(chunk)
-                size += len(chunk)
-        return digest.hexdigest(), size
+            return chunks_digest(found)
 
     def _body(self, key: str) -> Any | None:
         """The object's streaming body, or None when there is no such object."""

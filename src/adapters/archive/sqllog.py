@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 
 from ...application.stored_log import StoredRow
-from ..ddl import schema_change
+from ..ddl import write_transaction
 
 STATE_TABLE = "archive_state"
 _decode_json = msgspec.json.Decoder().decode
@@ -36,7 +36,7 @@ class SqlRawLog:
             self.table = table
             self.mark = "?"
             self.pos = "rowid"
-        with schema_change(self.datastore, backend) as c:
+        with write_transaction(self.datastore, backend, schema=True) as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (key TEXT PRIMARY KEY, value TEXT)"
             )

@@ -99,5 +99,5 @@ def _note_on_original(capture: Capture, original: ExecutionRecord, new_id: str) 
             capture.ledger.events.save(execution)
         except IntegrityError:
             continue
-        capture.ledger.runner.catch_up()
+        capture.ledger.catch_up()
         return

@@ -16,6 +16,7 @@ from ...application.ledger import Ledger
 from ...application.ports import Archive
 from ...domain.context import acting_as
 from .errors import ApiError
+from .limits import DEFAULT_MAX_FILE_BYTES
 from .tokens import ANONYMOUS, Principal, Scope, TokenStore
 
 MIN_POSITION_HEADER = "X-Provledger-Min-Position"
@@ -65,7 +66,7 @@ class Services:
     archive: Archive | None
     public_read: bool
     consistency: Consistency
-    max_file_bytes: int = 64 * 1024**3
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
 

@@ -33,7 +33,9 @@ class BodyLimitMiddleware:
         if scope["method"] == "PUT" and scope["path"].startswith(STREAMED_UPLOADS):
             # Data files stream to disk in the route, which also counts what arrives.
             if declared is not None and declared.isdigit() and int(declared) > self.max_file_bytes:
-                await self._too_large(send, int(declared), self.max_file_bytes)
+                await self._too_large(
+                    send, int(declared), self.max_file_bytes, hint="--max-file-bytes"
+                )
                 return
             await self.app(scope, receive, send)
             return
@@ -73,15 +75,20 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, send: Send, size: int | None, limit: int | None = None) -> None:
+    async def _too_large(
+        self,
+        send: Send,
+        size: int | None,
+        limit: int | None = None,
+        hint: str = "send a smaller batch",
+    ) -> None:
         limit = limit or self.max_body_bytes
         what = f"{size} bytes" if size is not None else "too large"
         await self._reject(
             send,
             413,
             "payload_too_large",
-            f"request body is {what}; the limit is {limit} bytes "
-            + ("(send a smaller batch)" if limit == self.max_body_bytes else "(--max-file-bytes)"),
+            f"request body is {what}; the limit is {limit} bytes ({hint})",
             {"limit_bytes": limit},
         )
 

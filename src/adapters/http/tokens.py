@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from ...domain.errors import DomainError
-from ..ddl import schema_change, write_transaction
+from ..ddl import write_transaction
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")
@@ -110,7 +110,7 @@ class SqlTokenStore:
         self.backend = dialect
         self.mark = "?" if dialect == "sqlite" else "%s"
         self._cache = _Cache(cache_seconds)
-        with schema_change(self.datastore, dialect) as c:
+        with write_transaction(self.datastore, dialect, schema=True) as c:
             c.execute(
                 f"CREATE TABLE IF NOT EXISTS {TABLE} (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
                 "scope TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, "

@@ -17,11 +17,14 @@ LZ4_SUPPORTED = (
 )
 
 
+def _first(row: Any) -> Any:
+    """A row's first value, from a dict-row or a tuple-row cursor."""
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+
 def lz4_supported(cursor: Any) -> bool:
     cursor.execute(LZ4_SUPPORTED)
-    row = cursor.fetchone()
-    count = row["n"] if isinstance(row, dict) else row[0]
-    return bool(count)
+    return bool(_first(cursor.fetchone()))
 
 
 def compress_with_lz4(cursor: Any, schema: str, table: str, column: str) -> bool:
@@ -37,8 +40,7 @@ def compress_with_lz4(cursor: Any, schema: str, table: str, column: str) -> bool
     row = cursor.fetchone()
     if row is None:
         return False
-    method = row["method"] if isinstance(row, dict) else row[0]
-    if method != "l":
+    if _first(row) != "l":
         cursor.execute(
             f'ALTER TABLE "{schema}"."{table}" ALTER COLUMN "{column}" SET COMPRESSION lz4'
         )

@@ -17,7 +17,7 @@ from ...application.sync.wire import (
     is_synced,
     to_wire,
 )
-from .client import HttpRemote
+from .client import TIMEOUT, HttpRemote
 from .registry import RemoteConfig
 
 
@@ -63,12 +63,12 @@ def remote_views(
     configs: list[RemoteConfig],
     key: UUID,
     history: list[PositionedEvent],
-    timeout: httpx.Timeout | None = None,
+    timeout: httpx.Timeout = TIMEOUT,
 ) -> dict[str, Any]:
     """Each configured remote's view of one execution; an unreachable one says so."""
     views: dict[str, Any] = {}
     for config in configs:
-        client = HttpRemote(config, timeout=timeout) if timeout else HttpRemote(config)
+        client = HttpRemote(config, timeout=timeout)
         try:
             found = client.execution(key)
             views[config.name] = (

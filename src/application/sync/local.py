@@ -150,7 +150,7 @@ def commit(ledger: Ledger, ref: str, store: DataFiles | None = None) -> CommitRe
             position = ledger.events.save(*new) if new else 0
         except IntegrityError:
             continue
-        ledger.runner.catch_up()
+        ledger.catch_up()
         live = [e for e in chain if not e.retracted]
         taken, missed = snapshot_outputs(live, store) if store is not None else (0, [])
         return CommitResult(

@@ -78,7 +78,7 @@ def update(ledger: Ledger, remote: Remote) -> UpdateReport:
             marked.append(fresh)
     if marked:
         ledger.events.save(*marked)
-        ledger.runner.catch_up()
+        ledger.catch_up()
     return report
 
 
@@ -127,7 +127,7 @@ def delete(ledger: Ledger, ref: str, store: DataFiles, *, force: bool, reason: s
             execution = resolve(ledger, str(execution.id))
     else:
         raise IntegrityError("execution kept changing; try again")
-    ledger.runner.catch_up()
+    ledger.catch_up()
     keep = protected_files(ledger, skip=execution.id)
     cached = {entry.sha256 for entry in store.entries()}
     mine = {r.sha256 for r in [*execution.record.outputs] if r.sha256}

@@ -114,7 +114,7 @@ def push(
         _mark_pushed(ledger, remote_ledger, results, report)
         if on_batch:
             on_batch(len(chunk), len(todo))
-    ledger.runner.catch_up()
+    ledger.catch_up()
     return report
 
 

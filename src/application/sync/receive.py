@@ -116,7 +116,7 @@ def receive(ledger: Ledger, items: Sequence[IncomingExecution]) -> list[ReceiveR
         except IntegrityError:
             if attempt == MAX_ATTEMPTS - 1:
                 raise
-    ledger.runner.catch_up()
+    ledger.catch_up()
     for r in results:
         if r.outcome is Received.CONFLICT:
             log.warning(
