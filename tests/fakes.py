@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from provledger.adapters.eventstore import EventsourcingEventStore
@@ -36,6 +36,10 @@ class MemorySession:
     def prefetch(self, table: Table, keys: Iterable[str]) -> None:
         pass
 
+    def checkpoint(self, position: int) -> None:
+        for name in self.positions:
+            self.positions[name] = position
+
     def where(self, table: Table, column: str, value: Any, *, stored: bool = True) -> list[Row]:
         return [
             copy.deepcopy(r)
@@ -66,6 +70,11 @@ class MemoryViewStore:
         self.tables[suffix] = working
         for name, position in session.positions.items():
             self.tracking[name + suffix] = position
+
+    def bulk(
+        self, names: Sequence[str], suffix: str, flush_rows: int
+    ) -> AbstractContextManager[MemorySession]:
+        return self.batch(names, suffix)
 
     def swap_in(self, projection: Projection, suffix: str) -> None:
         live = self.tables.setdefault("", {})

@@ -10,7 +10,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, InternalError, Mapper, Recording
+from eventsourcing.persistence import (
+    IntegrityError,
+    InternalError,
+    Mapper,
+    Recording,
+    StoredEvent,
+)
 
 from ..application.ports import PositionedEvent, PreparedSave
 from .mapper import MsgspecMapper
@@ -176,11 +182,38 @@ class EventsourcingEventStore:
         ]
 
     def read(self, after: int, limit: int) -> Sequence[PositionedEvent]:
+        decode = self.mapper.decode  # readers of the log never append: no chain bookkeeping
+        if self.backend == "postgres":
+            return [PositionedEvent(p, decode(stored)) for p, stored in self._pg_read(after, limit)]
         notifications = self.recorder.select_notifications(
             start=after + 1, limit=limit, inclusive_of_start=True
         )
-        decode = self.mapper.decode  # readers of the log never append: no chain bookkeeping
         return [PositionedEvent(n.id, decode(n)) for n in notifications]
+
+    def _pg_read(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]:
+        """The library's `select_notifications`, with results in binary: in its text format
+        every state travels hex-encoded, twice its size, and reading the log took four times
+        as long (the server spent it encoding)."""
+        table = f"{self.recorder.datastore.schema}.{self.recorder.events_table_name}"
+        with self.recorder.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                f"FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+                (after, limit),
+                binary=True,
+            )
+            return [
+                (
+                    row["notification_id"],
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=row["state"],
+                    ),
+                )
+                for row in c.fetchall()
+            ]
 
     def max_position(self) -> int:
         return int(self.recorder.max_notification_id() or 0)

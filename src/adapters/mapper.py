@@ -4,7 +4,8 @@ per-aggregate hash chain (docs/adr/0003-event-hash-chain.md)."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import msgspec
@@ -45,6 +46,7 @@ class MsgspecMapper(Mapper[UUID]):
         self.recorder: _StoredEvents | None = None
         self._digests: OrderedDict[tuple[UUID, int], str] = OrderedDict()
         self._cache_size = chain_cache_size
+        self._typed: dict[str, Callable[[bytes], Any] | Literal[False]] = {}
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         state = dict(vars(domain_event))
@@ -77,6 +79,27 @@ class MsgspecMapper(Mapper[UUID]):
 
     def decode(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """Decode only: for readers of the log (projections, replay) that never append."""
+        typed = self._typed.get(stored_event.topic)
+        if typed is None:
+            typed = self._typed[stored_event.topic] = _typed_decoder(stored_event.topic)
+        if typed is not False:
+            # The identity goes in front of the stored state, and the event class is decoded
+            # straight from the bytes: half the time of a dict first and then `convert`.
+            state = stored_event.state
+            head = b'{"originator_id":"%s","originator_version":%d%s' % (
+                str(stored_event.originator_id).encode(),
+                stored_event.originator_version,
+                b"," if state[1:2] != b"}" else b"",
+            )
+            try:
+                event: DomainEventProtocol[UUID] = typed(head + state[1:])
+            except (msgspec.DecodeError, msgspec.ValidationError) as e:
+                raise _unreadable(stored_event, e) from e
+            return event
+        return self._decode_upcasting(stored_event)
+
+    def _decode_upcasting(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        """Through a plain dict, which the class's `upcast_vN_vN+1` methods bring up to date."""
         cls = resolve_topic(stored_event.topic)
         try:
             state: dict[str, Any] = _decoder.decode(stored_event.state)
@@ -86,11 +109,7 @@ class MsgspecMapper(Mapper[UUID]):
             upcast(cls, state)
             event: DomainEventProtocol[UUID] = msgspec.convert(state, cls, strict=False)
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            msg = (
-                f"cannot read stored event {stored_event.topic!r} of "
-                f"{stored_event.originator_id} v{stored_event.originator_version}: {e}"
-            )
-            raise MapperDeserialisationError(msg) from e
+            raise _unreadable(stored_event, e) from e
         return event
 
     # -- the chain --------------------------------------------------------------------------
@@ -117,6 +136,22 @@ class MsgspecMapper(Mapper[UUID]):
             raise MapperDeserialisationError(msg)
         previous = found[0]
         return event_digest(key[0], version - 1, previous.topic, previous.state)
+
+
+def _typed_decoder(topic: str) -> Callable[[bytes], Any] | Literal[False]:
+    """A decoder straight into the topic's class, or False when its stored states may be
+    older than the class (class_version above 1): those go through the upcasters."""
+    cls = resolve_topic(topic)
+    if getattr(cls, "class_version", 1) > 1:
+        return False
+    return msgspec.json.Decoder(cls, strict=False).decode
+
+
+def _unreadable(stored_event: StoredEvent, error: Exception) -> MapperDeserialisationError:
+    return MapperDeserialisationError(
+        f"cannot read stored event {stored_event.topic!r} of "
+        f"{stored_event.originator_id} v{stored_event.originator_version}: {error}"
+    )
 
 
 def _as_uuid(value: Any) -> UUID:

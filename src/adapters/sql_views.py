@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from operator import itemgetter
 from typing import Any
 
 import msgspec
 
+from ..projections.runner import RebuildConflictError
 from ..projections.tables import Table
 from ..projections.views import Projection, Row
 from .ddl import write_transaction
@@ -49,59 +53,55 @@ class SqlSession:
         self.suffix = suffix
         self.scratch: dict[str, Any] = {}
         self.positions: dict[str, int] = {}
-        self._rows: dict[str, dict[str, Row]] = {}
-        self._dirty: dict[str, dict[str, Row]] = {}
-        self._absent: dict[str, set[str]] = {}
+        self._rows: defaultdict[str, dict[str, Row]] = defaultdict(dict)
+        self._dirty: defaultdict[str, dict[str, Row]] = defaultdict(dict)
+        self._absent: defaultdict[str, set[str]] = defaultdict(set)
         self._tables: dict[str, Table] = {}
 
     def _name(self, table: Table) -> str:
         return table.name + self.suffix
 
     def get(self, table: Table, key: str) -> Row | None:
-        cached = self._rows.setdefault(table.name, {})
-        if key in cached:
-            return cached[key]
-        absent = self._absent.setdefault(table.name, set())
-        if key in absent:
-            return None
+        cached = self._rows[table.name]
+        row = cached.get(key)
+        if row is not None or key in self._absent[table.name]:
+            return row
         self.prefetch(table, [key])
         return cached.get(key)
 
     def prefetch(self, table: Table, keys: Iterable[str]) -> None:
         """Load many rows in one query; remember which keys have no row."""
-        cached = self._rows.setdefault(table.name, {})
-        absent = self._absent.setdefault(table.name, set())
+        cached = self._rows[table.name]
+        absent = self._absent[table.name]
         wanted = [k for k in dict.fromkeys(keys) if k not in cached and k not in absent]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            self.cursor.execute(
-                self.dialect.sql(
-                    f"SELECT * FROM {self._name(table)} WHERE {table.key} IN "
-                    f"({', '.join('?' * len(chunk))})"
-                ),
-                chunk,
+            statement = (
+                f"SELECT * FROM {self._name(table)} WHERE {table.key} IN "
+                f"({', '.join('?' * len(chunk))})"
             )
-            for raw in self.cursor.fetchall():
+            for raw in self._query(statement, chunk):
                 row = _decode(table, raw)
                 cached[row[table.key]] = row
             absent.update(k for k in chunk if k not in cached)
 
+    def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        self.cursor.execute(self.dialect.sql(statement), params)
+        return list(self.cursor.fetchall())
+
     def put(self, table: Table, row: Row) -> None:
         key = row[table.key]
         self._tables[table.name] = table
-        self._rows.setdefault(table.name, {})[key] = row
-        self._absent.get(table.name, set()).discard(key)
-        self._dirty.setdefault(table.name, {})[key] = row
+        self._rows[table.name][key] = row
+        self._absent[table.name].discard(key)
+        self._dirty[table.name][key] = row
 
     def where(self, table: Table, column: str, value: Any, *, stored: bool = True) -> list[Row]:
-        cached = self._rows.setdefault(table.name, {})
+        cached = self._rows[table.name]
         found: dict[str, Row] = {}
         if stored:
-            self.cursor.execute(
-                self.dialect.sql(f"SELECT * FROM {self._name(table)} WHERE {column} = ?"),
-                (value,),
-            )
-            for raw in self.cursor.fetchall():
+            statement = f"SELECT * FROM {self._name(table)} WHERE {column} = ?"
+            for raw in self._query(statement, (value,)):
                 row = _decode(table, raw)
                 key = row[table.key]
                 found[key] = cached.setdefault(key, row)
@@ -118,35 +118,73 @@ class SqlSession:
         self._dirty.clear()
 
     def _upsert(self, table: Table, rows: list[Row]) -> None:
-        cols = table.column_names
-        json_cols = table.json_columns
-        values = [
-            [
-                _json_encode(row[c]).decode() if c in json_cols and row[c] is not None else row[c]
-                for row in rows
-            ]
-            for c in cols
-        ]
-        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != table.key)
-        target = f"INSERT INTO {self._name(table)} ({', '.join(cols)}) "
-        conflict = f" ON CONFLICT ({table.key}) DO UPDATE SET {updates}"
-        if self.dialect.name == "postgres":
-            # One array per column: a short statement whatever the row count.
-            arrays = ", ".join(
-                f"%b::{self.dialect.type_of(kind).lower()}[]" for _, kind in table.columns
-            )
-            self.cursor.execute(
-                f"{target}SELECT * FROM unnest({arrays}){conflict}", values, binary=True
-            )
-            return
-        one = f"({', '.join('?' * len(cols))})"
-        per_statement = max(1, 8000 // len(cols))  # well under SQLite's variable limit
-        for start in range(0, len(rows), per_statement):
-            stop = min(len(rows), start + per_statement)
-            params = [values[c][r] for r in range(start, stop) for c in range(len(cols))]
-            self.cursor.execute(
-                f"{target}VALUES {', '.join([one] * (stop - start))}{conflict}", params
-            )
+        _upsert_rows(self.cursor, self.dialect, self._name(table), table, _encoded(table, rows))
+
+
+def _encoded(table: Table, rows: Iterable[Row]) -> list[list[Any]]:
+    """Each row's column values in table order, JSON columns encoded: a snapshot that later
+    changes to the rows do not reach."""
+    values_of = itemgetter(*table.column_names)
+    json_at = [i for i, col in enumerate(table.column_names) if col in table.json_columns]
+    out = []
+    for row in rows:
+        values = list(values_of(row))
+        for i in json_at:
+            if values[i] is not None:
+                values[i] = _json_encode(values[i]).decode()
+        out.append(values)
+    return out
+
+
+def _upsert_rows(
+    cursor: Any, dialect: SqlDialect, name: str, table: Table, rows: list[list[Any]]
+) -> None:
+    cols = table.column_names
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != table.key)
+    target = f"INSERT INTO {name} ({', '.join(cols)}) "
+    conflict = f" ON CONFLICT ({table.key}) DO UPDATE SET {updates}"
+    if dialect.name == "postgres":
+        # One array per column: a short statement whatever the row count.
+        arrays = ", ".join(f"%b::{dialect.type_of(kind).lower()}[]" for _, kind in table.columns)
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        cursor.execute(f"{target}SELECT * FROM unnest({arrays}){conflict}", columns, binary=True)
+        return
+    one = f"({', '.join('?' * len(cols))})"
+    per_statement = max(1, 8000 // len(cols))  # well under SQLite's variable limit
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        cursor.execute(
+            f"{target}VALUES {', '.join([one] * len(chunk))}{conflict}",
+            [value for row in chunk for value in row],
+        )
+
+
+def _append_rows(
+    cursor: Any, dialect: SqlDialect, name: str, table: Table, rows: list[list[Any]]
+) -> None:
+    """Insert rows the table should not hold yet: one binary COPY on Postgres. Should a key
+    be there after all (a row dropped from a bulk session's cache, then put without being
+    read), the COPY is undone and the rows upserted."""
+    if not rows:
+        return
+    if dialect.name != "postgres":
+        _upsert_rows(cursor, dialect, name, table, rows)
+        return
+    import psycopg
+
+    cursor.execute("SAVEPOINT provledger_append")
+    try:
+        with cursor.copy(
+            f"COPY {name} ({', '.join(table.column_names)}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types([dialect.type_of(kind).lower() for _, kind in table.columns])
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.errors.UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT provledger_append")
+        _upsert_rows(cursor, dialect, name, table, rows)
+    else:
+        cursor.execute("RELEASE SAVEPOINT provledger_append")
 
 
 def _decode(table: Table, raw: Any) -> Row:
@@ -155,6 +193,137 @@ def _decode(table: Table, raw: Any) -> Row:
         if row.get(c) is not None:
             row[c] = _json_decode(row[c])
     return row
+
+
+class BulkSqlSession(SqlSession):
+    """A rebuild's session (ViewStore.bulk): it spans every batch of the rebuild.
+
+    Rows stay cached from batch to batch, so a case's canonical row is read once rather than
+    once per batch, and a row changed by many events is written once. A table is written out
+    when `flush_rows` of its rows have changed (every table when the session closes), in a
+    transaction of its own: rows the table does not hold yet are appended (Postgres: one
+    binary COPY), rows it holds are upserted. Each write-out then drops from the cache the
+    written rows that the last stretch of the log did not touch, so memory stays bounded
+    however long the log, and the projections' scratch (hints that hold only while their
+    rows are cached) starts afresh.
+    """
+
+    def __init__(self, store: SqlViewStore, names: Sequence[str], suffix: str, flush_rows: int):
+        super().__init__(None, store.dialect, suffix)
+        self.store = store
+        self.flush_rows = flush_rows
+        self.positions = dict.fromkeys(names, 0)
+        self._written_positions = self._claim()
+        self._written: defaultdict[str, set[str]] = defaultdict(set)  # keys the tables hold
+        self._touched: defaultdict[str, set[str]] = defaultdict(set)  # used since write-out
+
+    def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        with self.store.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.dialect.sql(statement), params)
+            return list(cursor.fetchall())
+
+    def get(self, table: Table, key: str) -> Row | None:
+        row = super().get(table, key)
+        if row is not None:
+            self._touched[table.name].add(key)
+        return row
+
+    def prefetch(self, table: Table, keys: Iterable[str]) -> None:
+        wanted = set(keys)
+        cached = self._rows[table.name]
+        missing = [key for key in wanted if key not in cached]
+        super().prefetch(table, missing)
+        self._written[table.name].update(k for k in missing if k in cached)
+        self._touched[table.name].update(k for k in wanted if k in cached)
+
+    def put(self, table: Table, row: Row) -> None:
+        super().put(table, row)
+        self._touched[table.name].add(row[table.key])
+
+    def where(self, table: Table, column: str, value: Any, *, stored: bool = True) -> list[Row]:
+        found = super().where(table, column, value, stored=stored)
+        keys = [row[table.key] for row in found]
+        if stored:
+            dirty = self._dirty[table.name]
+            self._written[table.name].update(k for k in keys if k not in dirty)
+        self._touched[table.name].update(keys)
+        return found
+
+    def checkpoint(self, position: int) -> None:
+        for name in self.positions:
+            self.positions[name] = position
+        if any(len(rows) >= self.flush_rows for rows in self._dirty.values()):
+            self.flush(everything=False)
+
+    def flush(self, *, everything: bool = True) -> None:
+        """Write out the changed rows of every table (or of the tables with `flush_rows` of
+        them) and the positions, then shrink the cache."""
+        due = [n for n, rows in self._dirty.items() if everything or len(rows) >= self.flush_rows]
+        with self.store.write() as cursor:
+            if self.dialect.name == "postgres":
+                # No wait for the WAL flush: a crash loses at most fresh tables that a
+                # rebuild starts over anyway, and the swap's own commit flushes them all.
+                cursor.execute("SET LOCAL synchronous_commit = off")
+            self._check_positions(cursor, self._written_positions)
+            for name in due:
+                table, rows, written = self._tables[name], self._dirty[name], self._written[name]
+                new = _encoded(table, (row for key, row in rows.items() if key not in written))
+                known = _encoded(table, (row for key, row in rows.items() if key in written))
+                _append_rows(cursor, self.dialect, self._name(table), table, new)
+                if known:
+                    _upsert_rows(cursor, self.dialect, self._name(table), table, known)
+            for name, position in self.positions.items():
+                cursor.execute(
+                    self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
+                    (position, name + self.suffix),
+                )
+        self._written_positions = dict(self.positions)
+        for name in due:
+            self._written[name].update(self._dirty.pop(name))
+        self._evict()
+
+    def _claim(self) -> dict[str, int]:
+        """Mark the fresh tables as this session's: their tracking rows get a random negative
+        position, which every write-out checks, so a second rebuild that recreated them is
+        noticed instead of mixed in."""
+        claim = -1 - secrets.randbits(62)
+        with self.store.write() as cursor:
+            for name in self.positions:
+                cursor.execute(
+                    self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
+                    (claim, name + self.suffix),
+                )
+        return dict.fromkeys(self.positions, claim)
+
+    def _check_positions(self, cursor: Any, expected: dict[str, int]) -> None:
+        tracked = [n + self.suffix for n in expected]
+        lock = " FOR UPDATE" if self.dialect.name == "postgres" else ""
+        cursor.execute(
+            self.dialect.sql(
+                f"SELECT name, position FROM {TRACKING} "
+                f"WHERE name IN ({', '.join('?' * len(tracked))}){lock}"
+            ),
+            tracked,
+        )
+        stored = {row["name"]: int(row["position"]) for row in cursor.fetchall()}
+        for name, position in expected.items():
+            if stored.get(name + self.suffix) != position:
+                msg = (
+                    f"projection {name!r}: another rebuild is writing the same fresh tables "
+                    "(its position moved under this one); this rebuild stops, run it again "
+                    "once the other has finished"
+                )
+                raise RebuildConflictError(msg)
+
+    def _evict(self) -> None:
+        """Drop the written rows not touched since the last write-out: the tables hold them."""
+        for name, cached in self._rows.items():
+            keep = self._touched[name] | self._dirty[name].keys()
+            self._rows[name] = {k: row for k, row in cached.items() if k in keep}
+            self._written[name] &= keep
+        self._touched.clear()
+        self._absent.clear()
+        self.scratch.clear()
 
 
 class SqlViewStore:
@@ -191,8 +360,9 @@ class SqlViewStore:
                     for col, kind in table.columns
                 )
                 c.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-                if not suffix:  # a table being rebuilt gets its indexes when swapped in
-                    self._ensure_indexes(c, table, name)
+                # A table being rebuilt gets only the indexes its lookups need; the rest
+                # come when it is swapped in (building them once is faster than keeping them).
+                self._ensure_indexes(c, table, name, lookups_only=bool(suffix))
             c.execute(
                 self.dialect.sql(
                     f"INSERT INTO {TRACKING} (name, position) VALUES (?, 0) "
@@ -201,8 +371,10 @@ class SqlViewStore:
                 (projection.name + suffix,),
             )
 
-    def _ensure_indexes(self, c: Any, table: Table, name: str) -> None:
-        for index in table.indexes:
+    def _ensure_indexes(
+        self, c: Any, table: Table, name: str, *, lookups_only: bool = False
+    ) -> None:
+        for index in table.lookup_indexes if lookups_only else table.indexes:
             if not self._has_index_on(c, name, index):
                 # Unique per generation: a rebuilt table keeps its index names when renamed.
                 ix = f"ix_{table.name}_{'_'.join(index)}_{uuid.uuid4().hex[:8]}"
@@ -252,6 +424,12 @@ class SqlViewStore:
                         self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
                         (position, name + suffix),
                     )
+
+    @contextmanager
+    def bulk(self, names: Sequence[str], suffix: str, flush_rows: int) -> Iterator[BulkSqlSession]:
+        session = BulkSqlSession(self, names, suffix, flush_rows)
+        yield session
+        session.flush()
 
     def swap_in(self, projection: Projection, suffix: str) -> None:
         with self.write(ddl=True) as c:

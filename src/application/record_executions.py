@@ -18,7 +18,7 @@ from ..domain.context import correlated
 from ..domain.execution import Execution
 from ..domain.ids import case_id, execution_id
 from ..domain.record import ExecutionRecord, Status, differing_fields
-from .bulk_tuning import fewer_collections, prompt_handoffs
+from .bulk_tuning import paused_cycle_collector, prompt_handoffs
 from .ports import EventStore, PreparedSave
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ class ExecutionRecorder:
         if second is _END:  # one batch: nothing to overlap, no writer thread
             yield self.record(first)
             return
-        with fewer_collections(), prompt_handoffs():
+        with paused_cycle_collector(), prompt_handoffs():
             yield from self._pipelined(chain([first, second], iterator))
 
     def _pipelined(

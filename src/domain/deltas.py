@@ -91,31 +91,75 @@ def _flatten_into(out: dict[str, Any], mapping: dict[Any, Any], path: str) -> No
             out[child_path] = child
 
 
+_JSON_LEAVES = frozenset((str, int, float, bool))
+# Dotted names repeat from record to record: each is built once, and equal keys are then the
+# same string object, which makes the dict lookups of `diff_configs` cheaper too.
+_dotted: dict[str, dict[Any, str]] = {}
+
+
+def _dotted_name(path: str, key: Any) -> str:
+    names = _dotted.get(path)
+    if names is None:
+        names = {}
+        if len(_dotted) < CACHED_KEYS:
+            _dotted[path] = names
+    name = names.get(key)
+    if name is None:
+        name = f"{path}.{key}"
+        if len(names) < CACHED_KEYS:
+            names[key] = name
+    return name
+
+
+def _config_into(out: dict[str, Any], mapping: dict[Any, Any], path: str) -> None:
+    """`flatten` for config fields: None values and empty mappings left out; values that are
+    not JSON types (structs, dates, tuples) as `msgspec.to_builtins` gives them."""
+    for key, child in mapping.items():
+        name = _dotted_name(path, key)
+        kind = type(child)
+        if kind in _JSON_LEAVES:
+            out[name] = child
+        elif kind is dict:
+            if child:
+                _config_into(out, child, name)
+        elif child is not None:
+            plain = msgspec.to_builtins(child)
+            if type(plain) is dict:
+                if plain:
+                    _config_into(out, plain, name)
+            elif plain is not None:
+                out[name] = plain
+
+
 def config_fields(record: ExecutionRecord) -> dict[str, Any]:
     """The spec, params and code of a record as flat dotted keys (None values dropped)."""
-    data = msgspec.to_builtins(
-        {
-            "spec": {"resolved": record.spec.resolved} if record.spec else {},
-            "params": record.params,
-            "code": record.code,
-        }
-    )
-    return {k: v for k, v in flatten(data).items() if v is not None and v != {}}
+    out: dict[str, Any] = {}
+    if record.spec is not None and record.spec.resolved:
+        _config_into(out, record.spec.resolved, "spec.resolved")
+    if record.params:
+        _config_into(out, record.params, "params")
+    if record.code is not None:
+        _config_into(out, msgspec.to_builtins(record.code), "code")
+    return out
 
 
 def diff_configs(
     canonical: Mapping[str, Any], current: Mapping[str, Any], policy: DeltaPolicy | None = None
 ) -> Delta:
-    """`{field: {"canonical": a, "current": b}}` for every compared field whose value differs."""
-    policy = policy or DEFAULT_POLICY
-    compares = policy.compares
-    changed = [
-        key
-        for key in canonical.keys() | current.keys()
-        if canonical.get(key) != current.get(key) and compares(key)
-    ]
+    """`{field: {"canonical": a, "current": b}}` for every compared field whose value differs
+    (a field absent on one side counts as None there)."""
+    compares = (policy or DEFAULT_POLICY).compares
+    before = canonical.get
+    changed = [key for key, value in current.items() if before(key) != value and compares(key)]
+    if canonical.keys() != current.keys():
+        changed += [
+            key
+            for key in canonical.keys() - current.keys()
+            if canonical[key] is not None and compares(key)
+        ]
     changed.sort()
-    return {key: {"canonical": canonical.get(key), "current": current.get(key)} for key in changed}
+    now = current.get
+    return {key: {"canonical": before(key), "current": now(key)} for key in changed}
 
 
 def config_deltas(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..application.bulk_tuning import fewer_collections
-from ..application.ports import EventStore
+from ..application.bulk_tuning import paused_cycle_collector
+from ..application.ports import EventStore, PositionedEvent
 from .views import Projection, ViewSession
 
 REBUILD_SUFFIX = "__rebuild"
@@ -19,6 +20,19 @@ Progress = Callable[[int, int], None]  # (position reached, head)
 
 class BatchSession(ViewSession, Protocol):
     positions: dict[str, int]  # read at the start of the batch; written back with the rows
+
+
+class RebuildConflictError(RuntimeError):
+    """Another rebuild recreated the fresh tables this one writes: it stops, nothing mixed."""
+
+
+class BulkSession(ViewSession, Protocol):
+    """A session spanning a whole rebuild: rows stay cached from batch to batch and are
+    written out in large flushes."""
+
+    def checkpoint(self, position: int) -> None:
+        """Every event up to `position` is applied; rows may be written out now."""
+        ...
 
 
 class ViewStore(Protocol):
@@ -30,6 +44,13 @@ class ViewStore(Protocol):
 
     def batch(self, names: Sequence[str], suffix: str = "") -> AbstractContextManager[BatchSession]:
         """One transaction: lock out other runners, read positions, flush rows and positions."""
+        ...
+
+    def bulk(
+        self, names: Sequence[str], suffix: str, flush_rows: int
+    ) -> AbstractContextManager[BulkSession]:
+        """A rebuild's session over fresh tables, writing out about every `flush_rows` changed
+        rows; the rest is written out when it closes."""
         ...
 
     def swap_in(self, projection: Projection, suffix: str) -> None:
@@ -84,7 +105,7 @@ class ProjectionRunner:
             self.views.drop(self.projections[name], REBUILD_SUFFIX)
             self.views.ensure(self.projections[name], REBUILD_SUFFIX)
         try:
-            position = self._run(chosen, REBUILD_SUFFIX, None, on_progress)
+            position = self._rebuild_into(chosen, on_progress)
             for name in chosen:
                 self.views.swap_in(self.projections[name], REBUILD_SUFFIX)
         except BaseException:
@@ -118,10 +139,30 @@ class ProjectionRunner:
                 stop.wait(interval * 4)
             stop.wait(interval)
 
+    def _rebuild_into(self, names: list[str], on_progress: Progress | None) -> int:
+        """Apply the whole log to the fresh tables through one bulk session."""
+        projections = [self.projections[n] for n in names]
+        head = self.events.max_position()
+        position = 0
+        bulk = self.views.bulk(names, REBUILD_SUFFIX, self.batch_size)
+        with paused_cycle_collector(), bulk as session:
+            for batch in read_ahead(self.events, 0, head, self.batch_size):
+                events = [item.event for item in batch]
+                for projection in projections:
+                    projection.prefetch(session, events)
+                for item in batch:
+                    for projection in projections:
+                        projection.handle(session, item.position, item.event)
+                position = batch[-1].position
+                session.checkpoint(position)
+                if on_progress:
+                    on_progress(position, head)
+        return position
+
     def _run(
         self, names: list[str], suffix: str, until: int | None, on_progress: Progress | None
     ) -> int:
-        with fewer_collections():
+        with paused_cycle_collector():
             return self._apply(names, suffix, until, on_progress)
 
     def _apply(
@@ -148,3 +189,24 @@ class ProjectionRunner:
                     session.positions[name] = max(session.positions[name], last)
             if on_progress:
                 on_progress(last, head)
+
+
+def read_ahead(
+    events: EventStore, after: int, head: int, size: int
+) -> Iterator[Sequence[PositionedEvent]]:
+    """The log from `after` to `head` in pages; the next page is read on a helper thread
+    while the caller works on this one (the database's time overlaps the caller's)."""
+    if head <= after:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-read") as reader:
+        pending = reader.submit(events.read, after, min(size, head - after))
+        while True:
+            page = pending.result()
+            if not page:
+                return
+            after = page[-1].position
+            if after < head:
+                pending = reader.submit(events.read, after, min(size, head - after))
+            yield page
+            if after >= head:
+                return

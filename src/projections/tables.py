@@ -12,10 +12,19 @@ class Table:
     key: str
     columns: tuple[tuple[str, str], ...]  # (name, portable type: TEXT | INTEGER | JSON)
     indexes: tuple[tuple[str, ...], ...] = ()
+    lookups: tuple[str, ...] = ()  # columns handlers find rows by (ViewSession.where)
 
     @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c for c, _ in self.columns)
+
+    @cached_property
+    def lookup_indexes(self) -> tuple[tuple[str, ...], ...]:
+        """For each lookup column, the first index that leads with it (or one of its own)."""
+        return tuple(
+            next((ix for ix in self.indexes if ix[0] == column), (column,))
+            for column in self.lookups
+        )
 
     @cached_property
     def json_columns(self) -> frozenset[str]:
@@ -86,6 +95,7 @@ EXECUTIONS = Table(
         ("is_canonical", "sort_started", "id"),
         ("output_sha256",),
     ),
+    lookups=("case_id",),
 )
 
 # The executions projection keeps its own copy of each case's canonical, so it can be rebuilt

@@ -66,18 +66,18 @@ def test_a_rebuild_gives_the_same_read_models() -> None:
     assert after["executions"][ledger.execution_row("r3")["id"]]["tags"] == {"keep": "yes"}
 
 
-def test_projecting_raises_the_gc_threshold_and_restores_it_after_nested_use() -> None:
+def test_bulk_work_pauses_the_cycle_collector_until_the_last_nested_user_leaves() -> None:
     import gc
 
-    from provledger.application.bulk_tuning import GC_GEN0_IN_BULK_WORK, fewer_collections
+    from provledger.application.bulk_tuning import paused_cycle_collector
 
-    before = gc.get_threshold()
-    with fewer_collections():
-        assert gc.get_threshold()[0] >= GC_GEN0_IN_BULK_WORK
-        with fewer_collections():  # another runner (thread) at the same time
+    assert gc.isenabled()
+    with paused_cycle_collector():
+        assert not gc.isenabled()
+        with paused_cycle_collector():  # another runner (thread) at the same time
             pass
-        assert gc.get_threshold()[0] >= GC_GEN0_IN_BULK_WORK
-    assert gc.get_threshold() == before
+        assert not gc.isenabled()
+    assert gc.isenabled()
 
 
 def test_prompt_handoffs_shorten_the_switch_interval_and_restore_it_after_the_last_user() -> None:

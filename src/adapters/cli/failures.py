@@ -10,9 +10,12 @@ def describe(error: BaseException) -> tuple[str, int] | None:
     from eventsourcing.persistence import OperationalError, PersistenceError
 
     from ...domain.errors import DomainError
+    from ...projections.runner import RebuildConflictError
     from ..readers.files import RecordFileError
 
-    if isinstance(error, DomainError | RecordFileError | KeyError | ValueError):
+    if isinstance(
+        error, DomainError | RecordFileError | RebuildConflictError | KeyError | ValueError
+    ):
         text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
         return str(text), 2
     if isinstance(error, OperationalError | PersistenceError):
