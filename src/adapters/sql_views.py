@@ -6,6 +6,7 @@ import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from operator import itemgetter
 from typing import Any
@@ -216,6 +217,8 @@ class BulkSqlSession(SqlSession):
         self._written_positions = self._claim()
         self._written: defaultdict[str, set[str]] = defaultdict(set)  # keys the tables hold
         self._touched: defaultdict[str, set[str]] = defaultdict(set)  # used since write-out
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-flush")
+        self._in_flight: Future[None] | None = None
 
     def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
         with self.store.datastore.transaction(commit=False) as cursor:
@@ -256,31 +259,58 @@ class BulkSqlSession(SqlSession):
             self.flush(everything=False)
 
     def flush(self, *, everything: bool = True) -> None:
-        """Write out the changed rows of every table (or of the tables with `flush_rows` of
-        them) and the positions, then shrink the cache."""
+        """Hand the changed rows of every table (or of the tables with `flush_rows` of them)
+        and the positions to the writer, once the previous write-out is done."""
+        self._settle()
+        self._evict()
         due = [n for n, rows in self._dirty.items() if everything or len(rows) >= self.flush_rows]
+        tables = []
+        for name in due:
+            table, rows, written = self._tables[name], self._dirty.pop(name), self._written[name]
+            new = _encoded(table, (row for key, row in rows.items() if key not in written))
+            known = _encoded(table, (row for key, row in rows.items() if key in written))
+            written.update(rows)
+            tables.append((table, new, known))
+        expected, self._written_positions = self._written_positions, dict(self.positions)
+        self._in_flight = self._writer.submit(self._write, tables, expected, dict(self.positions))
+
+    def close(self, *, complete: bool) -> None:
+        """Write out the rest (if `complete`) and wait for the writer either way."""
+        try:
+            if complete:
+                self.flush()
+                self._settle()
+        finally:
+            self._writer.shutdown(wait=True)
+
+    def _settle(self) -> None:
+        """Wait for the write-out in flight; its error, if any, is this session's."""
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()
+
+    def _write(
+        self,
+        tables: list[tuple[Table, list[list[Any]], list[list[Any]]]],
+        expected: dict[str, int],
+        positions: dict[str, int],
+    ) -> None:
+        """On the writer thread: one transaction with the rows and the positions."""
         with self.store.write() as cursor:
             if self.dialect.name == "postgres":
                 # No wait for the WAL flush: a crash loses at most fresh tables that a
                 # rebuild starts over anyway, and the swap's own commit flushes them all.
                 cursor.execute("SET LOCAL synchronous_commit = off")
-            self._check_positions(cursor, self._written_positions)
-            for name in due:
-                table, rows, written = self._tables[name], self._dirty[name], self._written[name]
-                new = _encoded(table, (row for key, row in rows.items() if key not in written))
-                known = _encoded(table, (row for key, row in rows.items() if key in written))
+            self._check_positions(cursor, expected)
+            for table, new, known in tables:
                 _append_rows(cursor, self.dialect, self._name(table), table, new)
                 if known:
                     _upsert_rows(cursor, self.dialect, self._name(table), table, known)
-            for name, position in self.positions.items():
+            for name, position in positions.items():
                 cursor.execute(
                     self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
                     (position, name + self.suffix),
                 )
-        self._written_positions = dict(self.positions)
-        for name in due:
-            self._written[name].update(self._dirty.pop(name))
-        self._evict()
 
     def _claim(self) -> dict[str, int]:
         """Mark the fresh tables as this session's: their tracking rows get a random negative
@@ -316,7 +346,8 @@ class BulkSqlSession(SqlSession):
                 raise RebuildConflictError(msg)
 
     def _evict(self) -> None:
-        """Drop the written rows not touched since the last write-out: the tables hold them."""
+        """Drop the written rows not touched since the last write-out (which is done: the
+        tables hold them); start the projections' scratch afresh."""
         for name, cached in self._rows.items():
             keep = self._touched[name] | self._dirty[name].keys()
             self._rows[name] = {k: row for k, row in cached.items() if k in keep}
@@ -428,8 +459,12 @@ class SqlViewStore:
     @contextmanager
     def bulk(self, names: Sequence[str], suffix: str, flush_rows: int) -> Iterator[BulkSqlSession]:
         session = BulkSqlSession(self, names, suffix, flush_rows)
-        yield session
-        session.flush()
+        complete = False
+        try:
+            yield session
+            complete = True
+        finally:
+            session.close(complete=complete)
 
     def swap_in(self, projection: Projection, suffix: str) -> None:
         with self.write(ddl=True) as c:

@@ -110,15 +110,17 @@ def test_a_row_put_again_after_leaving_the_cache_is_upserted_not_duplicated(
 def test_a_second_rebuild_of_the_same_tables_stops_the_first_with_a_clear_error(
     ledger: Ledger,
 ) -> None:
-    views = _fresh_executions(ledger)
-    first = views.bulk(["executions"], REBUILD_SUFFIX, flush_rows=1)
-    session = first.__enter__()
-    session.put(EXECUTIONS, _row("a"))
-    _fresh_executions(ledger)  # another rebuild starts over: new tables, its own claim
-    with views.bulk(["executions"], REBUILD_SUFFIX, flush_rows=1) as other:
-        other.put(EXECUTIONS, _row("b"))
+    def rebuild_overtaken_by_another() -> None:
+        views = _fresh_executions(ledger)
+        with views.bulk(["executions"], REBUILD_SUFFIX, flush_rows=1) as session:
+            session.put(EXECUTIONS, _row("a"))
+            _fresh_executions(ledger)  # another rebuild starts over: new tables, its own claim
+            with views.bulk(["executions"], REBUILD_SUFFIX, flush_rows=1) as other:
+                other.put(EXECUTIONS, _row("b"))
+            session.checkpoint(1)
+
     with pytest.raises(RebuildConflictError, match="another rebuild"):
-        session.checkpoint(1)
+        rebuild_overtaken_by_another()
     assert _stored(ledger, "b")["id"] == "b"
 
 

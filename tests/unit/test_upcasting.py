@@ -36,3 +36,25 @@ def test_an_event_stored_by_an_older_version_is_upcast_when_read() -> None:
     assert event.description == ""
     assert event.name == "ocean"
     assert event.originator_id == case_id("default", "ocean")
+
+
+def test_an_event_of_a_version_one_class_reads_back_equal_to_what_was_stored() -> None:
+    mapper = MsgspecMapper()
+    opened = Case.open("default", "ocean").collect_events()[0]
+    assert mapper.decode(mapper.to_stored_event(opened)) == opened
+
+
+def test_an_unreadable_stored_event_names_its_topic_originator_and_version() -> None:
+    import pytest
+    from eventsourcing.persistence import MapperDeserialisationError
+    from eventsourcing.utils import register_topic
+
+    register_topic(OpenedV2.TOPIC, OpenedV2)
+    mapper = MsgspecMapper()
+    stored = mapper.to_stored_event(Case.open("default", "ocean").collect_events()[0])
+    for topic in (stored.topic, OpenedV2.TOPIC):  # straight into the class; through upcasters
+        for state in (b'{"name": 7}', b"{not json"):
+            broken = StoredEvent(stored.originator_id, 1, topic, state)
+            with pytest.raises(MapperDeserialisationError) as raised:
+                mapper.decode(broken)
+            assert f"{topic!r} of {stored.originator_id} v1" in str(raised.value)
