@@ -76,7 +76,7 @@ class MemoryViewStore:
     ) -> AbstractContextManager[MemorySession]:
         return self.batch(names, suffix)
 
-    def swap_in(self, projection: Projection, suffix: str) -> None:
+    def swap_in(self, projection: Projection, suffix: str, position: int) -> None:
         live = self.tables.setdefault("", {})
         rebuilt = self.tables.get(suffix, {})
         for table in projection.tables:

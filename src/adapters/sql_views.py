@@ -46,7 +46,9 @@ class SqlDialect:
 
 
 class SqlSession:
-    """A batch's unit of work: rows cached by key, dirty ones upserted on flush."""
+    """A batch's unit of work: rows cached by key, dirty ones written on flush: appended when
+    the table does not hold them (a row put without being read is new: it was recorded
+    just now), upserted when it does."""
 
     def __init__(self, cursor: Any, dialect: SqlDialect, suffix: str) -> None:
         self.cursor = cursor
@@ -57,6 +59,7 @@ class SqlSession:
         self._rows: defaultdict[str, dict[str, Row]] = defaultdict(dict)
         self._dirty: defaultdict[str, dict[str, Row]] = defaultdict(dict)
         self._absent: defaultdict[str, set[str]] = defaultdict(set)
+        self._stored: defaultdict[str, set[str]] = defaultdict(set)  # keys the tables hold
         self._tables: dict[str, Table] = {}
 
     def _name(self, table: Table) -> str:
@@ -81,9 +84,11 @@ class SqlSession:
                 f"SELECT * FROM {self._name(table)} WHERE {table.key} IN "
                 f"({', '.join('?' * len(chunk))})"
             )
+            stored = self._stored[table.name]
             for raw in self._query(statement, chunk):
                 row = _decode(table, raw)
                 cached[row[table.key]] = row
+                stored.add(row[table.key])
             absent.update(k for k in chunk if k not in cached)
 
     def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
@@ -102,24 +107,38 @@ class SqlSession:
         found: dict[str, Row] = {}
         if stored:
             statement = f"SELECT * FROM {self._name(table)} WHERE {column} = ?"
+            held = self._stored[table.name]
             for raw in self._query(statement, (value,)):
                 row = _decode(table, raw)
                 key = row[table.key]
                 found[key] = cached.setdefault(key, row)
+                held.add(key)
         for key, row in cached.items():
             if key not in found and row.get(column) == value:
                 found[key] = row
         return list(found.values())
 
     def flush(self) -> None:
-        """Upsert every dirty row, many rows per statement."""
-        for name, rows in self._dirty.items():
-            if rows:
-                self._upsert(self._tables[name], list(rows.values()))
+        """Write every dirty row, many rows per statement."""
+        for name in list(self._dirty):
+            self._write(self.cursor, *self._snapshot(name))
         self._dirty.clear()
 
-    def _upsert(self, table: Table, rows: list[Row]) -> None:
-        _upsert_rows(self.cursor, self.dialect, self._name(table), table, _encoded(table, rows))
+    def _snapshot(self, name: str) -> tuple[Table, list[list[Any]], list[list[Any]]]:
+        """A table's dirty rows, encoded: (table, rows it lacks, rows it holds). They count as
+        held from now on."""
+        table, rows, stored = self._tables[name], self._dirty.pop(name), self._stored[name]
+        new = _encoded(table, (row for key, row in rows.items() if key not in stored))
+        known = _encoded(table, (row for key, row in rows.items() if key in stored))
+        stored.update(rows)
+        return table, new, known
+
+    def _write(
+        self, cursor: Any, table: Table, new: list[list[Any]], known: list[list[Any]]
+    ) -> None:
+        _append_rows(cursor, self.dialect, self._name(table), table, new)
+        if known:
+            _upsert_rows(cursor, self.dialect, self._name(table), table, known)
 
 
 def _encoded(table: Table, rows: Iterable[Row]) -> list[list[Any]]:
@@ -215,7 +234,6 @@ class BulkSqlSession(SqlSession):
         self.flush_rows = flush_rows
         self.positions = dict.fromkeys(names, 0)
         self._written_positions = self._claim()
-        self._written: defaultdict[str, set[str]] = defaultdict(set)  # keys the tables hold
         self._touched: defaultdict[str, set[str]] = defaultdict(set)  # used since write-out
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-flush")
         self._in_flight: Future[None] | None = None
@@ -233,10 +251,8 @@ class BulkSqlSession(SqlSession):
 
     def prefetch(self, table: Table, keys: Iterable[str]) -> None:
         wanted = set(keys)
+        super().prefetch(table, wanted)
         cached = self._rows[table.name]
-        missing = [key for key in wanted if key not in cached]
-        super().prefetch(table, missing)
-        self._written[table.name].update(k for k in missing if k in cached)
         self._touched[table.name].update(k for k in wanted if k in cached)
 
     def put(self, table: Table, row: Row) -> None:
@@ -245,11 +261,7 @@ class BulkSqlSession(SqlSession):
 
     def where(self, table: Table, column: str, value: Any, *, stored: bool = True) -> list[Row]:
         found = super().where(table, column, value, stored=stored)
-        keys = [row[table.key] for row in found]
-        if stored:
-            dirty = self._dirty[table.name]
-            self._written[table.name].update(k for k in keys if k not in dirty)
-        self._touched[table.name].update(keys)
+        self._touched[table.name].update(row[table.key] for row in found)
         return found
 
     def checkpoint(self, position: int) -> None:
@@ -264,15 +276,11 @@ class BulkSqlSession(SqlSession):
         self._settle()
         self._evict()
         due = [n for n, rows in self._dirty.items() if everything or len(rows) >= self.flush_rows]
-        tables = []
-        for name in due:
-            table, rows, written = self._tables[name], self._dirty.pop(name), self._written[name]
-            new = _encoded(table, (row for key, row in rows.items() if key not in written))
-            known = _encoded(table, (row for key, row in rows.items() if key in written))
-            written.update(rows)
-            tables.append((table, new, known))
+        tables = [self._snapshot(name) for name in due]
         expected, self._written_positions = self._written_positions, dict(self.positions)
-        self._in_flight = self._writer.submit(self._write, tables, expected, dict(self.positions))
+        self._in_flight = self._writer.submit(
+            self._write_out, tables, expected, dict(self.positions)
+        )
 
     def close(self, *, complete: bool) -> None:
         """Write out the rest (if `complete`) and wait for the writer either way."""
@@ -289,7 +297,7 @@ class BulkSqlSession(SqlSession):
             in_flight, self._in_flight = self._in_flight, None
             in_flight.result()
 
-    def _write(
+    def _write_out(
         self,
         tables: list[tuple[Table, list[list[Any]], list[list[Any]]]],
         expected: dict[str, int],
@@ -303,9 +311,7 @@ class BulkSqlSession(SqlSession):
                 cursor.execute("SET LOCAL synchronous_commit = off")
             self._check_positions(cursor, expected)
             for table, new, known in tables:
-                _append_rows(cursor, self.dialect, self._name(table), table, new)
-                if known:
-                    _upsert_rows(cursor, self.dialect, self._name(table), table, known)
+                self._write(cursor, table, new, known)
             for name, position in positions.items():
                 cursor.execute(
                     self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
@@ -351,7 +357,7 @@ class BulkSqlSession(SqlSession):
         for name, cached in self._rows.items():
             keep = self._touched[name] | self._dirty[name].keys()
             self._rows[name] = {k: row for k, row in cached.items() if k in keep}
-            self._written[name] &= keep
+            self._stored[name] &= keep
         self._touched.clear()
         self._absent.clear()
         self.scratch.clear()
@@ -466,18 +472,24 @@ class SqlViewStore:
         finally:
             session.close(complete=complete)
 
-    def swap_in(self, projection: Projection, suffix: str) -> None:
-        with self.write(ddl=True) as c:
+    def swap_in(self, projection: Projection, suffix: str, position: int) -> None:
+        with self.write(ddl=True) as c:  # under the lock that drop and ensure take too
             self.dialect.lock(c)
-            for table in projection.tables:
-                c.execute(f"DROP TABLE IF EXISTS {table.name}")
-                c.execute(f"ALTER TABLE {table.name}{suffix} RENAME TO {table.name}")
-                self._ensure_indexes(c, table, table.name)
             c.execute(
                 self.dialect.sql(f"SELECT position FROM {TRACKING} WHERE name = ?"),
                 (projection.name + suffix,),
             )
-            position = int(c.fetchone()["position"])
+            found = c.fetchone()
+            if found is None or int(found["position"]) != position:
+                msg = (
+                    f"projection {projection.name!r}: another rebuild recreated the fresh "
+                    "tables before this one could swap them in; the live tables are unchanged"
+                )
+                raise RebuildConflictError(msg)
+            for table in projection.tables:
+                c.execute(f"DROP TABLE IF EXISTS {table.name}")
+                c.execute(f"ALTER TABLE {table.name}{suffix} RENAME TO {table.name}")
+                self._ensure_indexes(c, table, table.name)
             c.execute(
                 self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
                 (position, projection.name),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -53,8 +53,9 @@ class ViewStore(Protocol):
         rows; the rest is written out when it closes."""
         ...
 
-    def swap_in(self, projection: Projection, suffix: str) -> None:
-        """Replace the live tables with the rebuilt ones and take over their position."""
+    def swap_in(self, projection: Projection, suffix: str, position: int) -> None:
+        """Replace the live tables with the rebuilt ones and take over their position, which
+        must still be `position` (else RebuildConflictError, and the live tables stay)."""
         ...
 
     def drop(self, projection: Projection, suffix: str) -> None: ...
@@ -90,7 +91,7 @@ class ProjectionRunner:
 
     def catch_up(self, until: int | None = None, on_progress: Progress | None = None) -> int:
         """Apply every event up to `until` (default: the head). Returns the lowest position."""
-        return self._run(list(self.projections), "", until, on_progress)
+        return self._run(list(self.projections), until, on_progress)
 
     def rebuild(
         self, names: Sequence[str] | None = None, on_progress: Progress | None = None
@@ -107,7 +108,9 @@ class ProjectionRunner:
         try:
             position = self._rebuild_into(chosen, on_progress)
             for name in chosen:
-                self.views.swap_in(self.projections[name], REBUILD_SUFFIX)
+                self.views.swap_in(self.projections[name], REBUILD_SUFFIX, position)
+        except RebuildConflictError:
+            raise  # the fresh tables are the other rebuild's now: leave them to it
         except BaseException:
             for name in chosen:
                 self.views.drop(self.projections[name], REBUILD_SUFFIX)
@@ -159,24 +162,29 @@ class ProjectionRunner:
                     on_progress(position, head)
         return position
 
-    def _run(
-        self, names: list[str], suffix: str, until: int | None, on_progress: Progress | None
-    ) -> int:
-        with paused_cycle_collector():
-            return self._apply(names, suffix, until, on_progress)
+    def _run(self, names: list[str], until: int | None, on_progress: Progress | None) -> int:
+        with paused_cycle_collector(), _PageReader(self.events) as pages:
+            return self._apply(names, until, on_progress, pages)
 
     def _apply(
-        self, names: list[str], suffix: str, until: int | None, on_progress: Progress | None
+        self,
+        names: list[str],
+        until: int | None,
+        on_progress: Progress | None,
+        pages: _PageReader,
     ) -> int:
         head = self.events.max_position() if until is None else until
         while True:
-            with self.views.batch(names, suffix) as session:
+            with self.views.batch(names) as session:
                 low = min(session.positions[n] for n in names)
                 if low >= head:
                     return low
-                batch = self.events.read(low, min(self.batch_size, head - low))
+                batch = pages.read(low, min(self.batch_size, head - low))
                 if not batch:
                     return low
+                last = batch[-1].position
+                if last < head:  # most likely where the next batch starts
+                    pages.read_ahead(last, min(self.batch_size, head - last))
                 events = [item.event for item in batch]
                 for name in names:
                     self.projections[name].prefetch(session, events)
@@ -184,11 +192,40 @@ class ProjectionRunner:
                     for name in names:
                         if item.position > session.positions[name]:
                             self.projections[name].handle(session, item.position, item.event)
-                last = batch[-1].position
                 for name in names:
                     session.positions[name] = max(session.positions[name], last)
             if on_progress:
                 on_progress(last, head)
+
+
+class _PageReader:
+    """Pages of the log for catch-up, the next one read on a helper thread while this one is
+    applied. The helper starts with the second page, so a one-batch catch-up (every CLI read)
+    starts no thread; a page read ahead from elsewhere than the batch then starts (another
+    runner moved the positions) is dropped."""
+
+    def __init__(self, events: EventStore) -> None:
+        self.events = events
+        self._reader: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, int, Future[Sequence[PositionedEvent]]] | None = None
+
+    def __enter__(self) -> _PageReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+
+    def read(self, after: int, limit: int) -> Sequence[PositionedEvent]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (after, limit):
+            return ahead[2].result()
+        return self.events.read(after, limit)
+
+    def read_ahead(self, after: int, limit: int) -> None:
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-read")
+        self._ahead = (after, limit, self._reader.submit(self.events.read, after, limit))
 
 
 def read_ahead(

@@ -1,4 +1,5 @@
-"""Rebuilds through the bulk session, on SQLite and on a real PostgreSQL (`ledger` fixture).
+"""How projections write their rows, on SQLite and on a real PostgreSQL (`ledger` fixture):
+catch-up batches, and rebuilds through the bulk session.
 
 The fixture's ledger writes out every 100 rows, so these logs span many write-outs, and rows
 leave the rebuild's cache long before later events touch them again."""
@@ -82,12 +83,24 @@ def _row(execution: str, **changes: Any) -> dict[str, Any]:
     return row
 
 
-def _stored(ledger: Ledger, execution: str) -> dict[str, Any]:
+def _stored(ledger: Ledger, execution: str, suffix: str = REBUILD_SUFFIX) -> dict[str, Any]:
     views = _views(ledger)
     mark = views.dialect.mark
     with views.datastore.transaction(commit=False) as c:
-        c.execute(f"SELECT * FROM executions{REBUILD_SUFFIX} WHERE id = {mark}", (execution,))
+        c.execute(f"SELECT * FROM executions{suffix} WHERE id = {mark}", (execution,))
         return dict(c.fetchone())
+
+
+def test_a_catch_up_batch_that_puts_a_held_row_without_reading_it_updates_that_row(
+    ledger: Ledger,
+) -> None:
+    ledger.catch_up()
+    views = _views(ledger)
+    with views.batch(["executions"]) as session:
+        session.put(EXECUTIONS, _row("a", status="running"))  # appended: the table lacks it
+    with views.batch(["executions"]) as session:
+        session.put(EXECUTIONS, _row("a", status="succeeded"))  # held, but never read here
+    assert _stored(ledger, "a", suffix="")["status"] == "succeeded"
 
 
 def test_a_row_put_again_after_leaving_the_cache_is_upserted_not_duplicated(
@@ -122,6 +135,21 @@ def test_a_second_rebuild_of_the_same_tables_stops_the_first_with_a_clear_error(
     with pytest.raises(RebuildConflictError, match="another rebuild"):
         rebuild_overtaken_by_another()
     assert _stored(ledger, "b")["id"] == "b"
+
+
+def test_a_rebuild_whose_tables_were_recreated_meanwhile_is_not_swapped_in(
+    ledger: Ledger,
+) -> None:
+    ledger.record([make_record("kept")])
+    live = read_model_digest(ledger)
+    views = _fresh_executions(ledger)
+    with views.bulk(["executions"], REBUILD_SUFFIX, flush_rows=1) as session:
+        session.put(EXECUTIONS, _row("mine"))
+        session.checkpoint(5)
+    _fresh_executions(ledger)  # another rebuild recreates the tables before the swap
+    with pytest.raises(RebuildConflictError, match="before this one could swap"):
+        views.swap_in(ExecutionsView(), REBUILD_SUFFIX, 5)
+    assert read_model_digest(ledger) == live
 
 
 def test_the_cli_reports_a_rebuild_conflict_as_the_users_error() -> None:
