@@ -94,28 +94,29 @@ def _flatten_into(out: dict[str, Any], mapping: dict[Any, Any], path: str) -> No
 _JSON_LEAVES = frozenset((str, int, float, bool))
 # Dotted names repeat from record to record: each is built once, and equal keys are then the
 # same string object, which makes the dict lookups of `diff_configs` cheaper too.
-_dotted: dict[str, dict[Any, str]] = {}
+_dotted: dict[str, dict[str, str]] = {}
 
 
-def _dotted_name(path: str, key: Any) -> str:
+def _names_under(path: str) -> dict[str, str]:
+    """The remembered dotted names of the string keys under `path`."""
     names = _dotted.get(path)
     if names is None:
         names = {}
         if len(_dotted) < CACHED_KEYS:
             _dotted[path] = names
-    name = names.get(key)
-    if name is None:
-        name = f"{path}.{key}"
-        if len(names) < CACHED_KEYS:
-            names[key] = name
-    return name
+    return names
 
 
 def _config_into(out: dict[str, Any], mapping: dict[Any, Any], path: str) -> None:
     """`flatten` for config fields: None values and empty mappings left out; values that are
     not JSON types (structs, dates, tuples) as `msgspec.to_builtins` gives them."""
+    names = _names_under(path)
     for key, child in mapping.items():
-        name = _dotted_name(path, key)
+        name = names.get(key) if type(key) is str else None  # 1, 1.0, True: one dict key
+        if name is None:
+            name = f"{path}.{key}"
+            if type(key) is str and len(names) < CACHED_KEYS:
+                names[key] = name
         kind = type(child)
         if kind in _JSON_LEAVES:
             out[name] = child

@@ -199,9 +199,9 @@ class ProjectionRunner:
 
 
 class _PageReader:
-    """Pages of the log for catch-up, the next one read on a helper thread while this one is
-    applied. The helper starts with the second page, so a one-batch catch-up (every CLI read)
-    starts no thread; a page read ahead from elsewhere than the batch then starts (another
+    """Pages of the log, the next one read on a helper thread while this one is applied. The
+    helper starts with the second page, so a one-batch catch-up (every CLI read) starts no
+    thread. A page read ahead from elsewhere than where the next batch starts (another
     runner moved the positions) is dropped."""
 
     def __init__(self, events: EventStore) -> None:
@@ -233,17 +233,12 @@ def read_ahead(
 ) -> Iterator[Sequence[PositionedEvent]]:
     """The log from `after` to `head` in pages; the next page is read on a helper thread
     while the caller works on this one (the database's time overlaps the caller's)."""
-    if head <= after:
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-read") as reader:
-        pending = reader.submit(events.read, after, min(size, head - after))
-        while True:
-            page = pending.result()
+    with _PageReader(events) as pages:
+        while after < head:
+            page = pages.read(after, min(size, head - after))
             if not page:
                 return
             after = page[-1].position
             if after < head:
-                pending = reader.submit(events.read, after, min(size, head - after))
+                pages.read_ahead(after, min(size, head - after))
             yield page
-            if after >= head:
-                return

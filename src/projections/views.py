@@ -244,6 +244,7 @@ class ExecutionsView(Projection):
     ) -> None:
         case = str(case_uuid)
         output = record.primary_output
+        started = iso(record.started)
         row: Row = {
             "id": str(execution),
             "execution_id": record.execution_id,
@@ -252,10 +253,10 @@ class ExecutionsView(Projection):
             "case_name": record.case,
             "grp": record.group,
             "status": record.status.value,
-            "started": iso(record.started),
+            "started": started,
             "ended": iso(record.ended),
             "recorded_at": old["recorded_at"] if old else iso(recorded_at),
-            "sort_started": iso(record.started) or "",
+            "sort_started": started or "",
             "is_canonical": 0,
             "change_count": 0,
             "deltas": None,

@@ -3,7 +3,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provledger.domain.deltas import DeltaPolicy, config_deltas, diff_configs, flatten
+from provledger.domain.deltas import (
+    DeltaPolicy,
+    config_deltas,
+    config_fields,
+    diff_configs,
+    flatten,
+)
 from provledger.domain.record import CodeVersion, Spec
 from tests.unit.records import make_record
 
@@ -55,3 +61,47 @@ def test_the_change_count_is_the_number_of_differing_keys(
     assert len(deltas) == sum(1 for k in set(a) | set(b) if a.get(k) != b.get(k))
     for change in deltas.values():
         assert change["canonical"] != change["current"]
+
+
+leaves = st.one_of(
+    scalars,
+    st.floats(allow_nan=False),
+    st.lists(st.integers(), max_size=2),
+    st.tuples(st.integers()),
+)
+trees = st.recursive(
+    leaves,
+    lambda children: st.dictionaries(st.text("ab.", max_size=2), children, max_size=3),
+    max_leaves=8,
+)
+mappings = st.dictionaries(
+    st.one_of(st.text("ab", max_size=2), st.integers(0, 2), st.booleans()), trees, max_size=4
+)
+codes = st.one_of(
+    st.none(), st.builds(CodeVersion, commit=st.one_of(st.none(), st.text(max_size=2)))
+)
+
+
+@given(mappings, mappings, codes)
+def test_config_fields_are_the_flattened_builtins_of_spec_params_and_code_without_nones(
+    resolved: dict[Any, Any], params: dict[Any, Any], code: CodeVersion | None
+) -> None:
+    import msgspec
+
+    record = make_record("a", spec=Spec(resolved=resolved), params=params, code=code)
+    plain = msgspec.to_builtins({"spec": {"resolved": resolved}, "params": params, "code": code})
+    expected = {k: v for k, v in flatten(plain).items() if v is not None and v != {}}
+    assert config_fields(record) == expected
+
+
+@given(configs, configs)
+def test_a_field_missing_on_one_side_differs_only_from_a_value_that_is_not_none(
+    canonical: dict[str, Any], current: dict[str, Any]
+) -> None:
+    expected = {
+        key: {"canonical": canonical.get(key), "current": current.get(key)}
+        for key in sorted(canonical.keys() | current.keys())
+        if canonical.get(key) != current.get(key)
+    }
+    policy = DeltaPolicy(include=("*",), exclude=())
+    assert diff_configs(canonical, current, policy) == expected
