@@ -37,7 +37,8 @@ def bootstrap(settings: Settings | StoreSettings | None = None) -> Ledger:
         from ..projections.runner import ProjectionRunner
         from ..projections.views import CasesView, ExecutionsView
         from .sql_queries import SqlQueries
-        from .sql_views import SqlDialect, SqlViewStore
+        from .sql_rows import SqlDialect
+        from .sql_views import SqlViewStore
 
         dialect = SqlDialect(backend)
         views = SqlViewStore(datastore, dialect)

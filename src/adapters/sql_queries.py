@@ -13,7 +13,7 @@ import msgspec
 from ..application.ports import ExecutionFilter, Page
 from ..projections.tables import CASES, EXECUTIONS, Table
 from ..projections.views import Row
-from .sql_views import SqlDialect, _decode
+from .sql_rows import SqlDialect, decode_row
 
 CASE_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("namespace", "name"),
@@ -54,7 +54,7 @@ class SqlQueries:
     def _all(self, table: Table, sql: str, params: list[Any]) -> list[Row]:
         with self._reading() as c:
             c.execute(self.dialect.sql(sql), params)
-            return [_decode(table, r) for r in c.fetchall()]
+            return [decode_row(table, r) for r in c.fetchall()]
 
     # -- cases ------------------------------------------------------------------------------
     def case(self, ref: str) -> Row | None:
