@@ -61,8 +61,11 @@ class MemoryViewStore:
     def positions(self) -> dict[str, int]:
         return {k: v for k, v in self.tracking.items() if "__" not in k}
 
+    def batch(self, names: Sequence[str]) -> AbstractContextManager[MemorySession]:
+        return self._session(names, "")
+
     @contextmanager
-    def batch(self, names: Sequence[str], suffix: str = "") -> Iterator[MemorySession]:
+    def _session(self, names: Sequence[str], suffix: str) -> Iterator[MemorySession]:
         working = copy.deepcopy(self.tables.get(suffix, {}))
         positions = {n: self.tracking.get(n + suffix, 0) for n in names}
         session = MemorySession(working, positions)
@@ -74,7 +77,7 @@ class MemoryViewStore:
     def bulk(
         self, names: Sequence[str], suffix: str, flush_rows: int
     ) -> AbstractContextManager[MemorySession]:
-        return self.batch(names, suffix)
+        return self._session(names, suffix)
 
     def swap_in(self, projection: Projection, suffix: str, position: int) -> None:
         live = self.tables.setdefault("", {})

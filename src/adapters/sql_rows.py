@@ -3,7 +3,7 @@ encoded, appended and upserted."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -15,6 +15,27 @@ from ..projections.views import Row
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
 TRACKING = "projection_tracking"
+
+
+def tracked_positions(
+    cursor: Any, dialect: SqlDialect, names: Sequence[str], *, for_update: bool = False
+) -> dict[str, int]:
+    """The tracking table's positions of these names (the ones it has)."""
+    lock = " FOR UPDATE" if for_update and dialect.name == "postgres" else ""
+    cursor.execute(
+        dialect.sql(
+            f"SELECT name, position FROM {TRACKING} "
+            f"WHERE name IN ({', '.join('?' * len(names))}){lock}"
+        ),
+        list(names),
+    )
+    return {row["name"]: int(row["position"]) for row in cursor.fetchall()}
+
+
+def set_position(cursor: Any, dialect: SqlDialect, name: str, position: int) -> None:
+    cursor.execute(
+        dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"), (position, name)
+    )
 
 
 class SqlDialect:

@@ -12,7 +12,15 @@ from ..projections.runner import RebuildConflictError
 from ..projections.tables import Table
 from ..projections.views import Row
 from .ddl import write_transaction
-from .sql_rows import TRACKING, SqlDialect, append_rows, decode_row, encoded, upsert_rows
+from .sql_rows import (
+    SqlDialect,
+    append_rows,
+    decode_row,
+    encoded,
+    set_position,
+    tracked_positions,
+    upsert_rows,
+)
 
 
 class SqlSession:
@@ -135,8 +143,9 @@ class BulkSqlSession(SqlSession):
         super().__init__(None, dialect, suffix)
         self.datastore = datastore
         self.flush_rows = flush_rows
-        self.positions = dict.fromkeys(names, 0)
-        self._written_positions = self._claim()
+        self._tracked = [name + suffix for name in names]  # every name moves together
+        self._position = 0
+        self._written_position = self._claim()
         self._touched: defaultdict[str, set[str]] = defaultdict(set)  # used since write-out
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-flush")
         self._in_flight: Future[None] | None = None
@@ -168,22 +177,19 @@ class BulkSqlSession(SqlSession):
         return found
 
     def checkpoint(self, position: int) -> None:
-        for name in self.positions:
-            self.positions[name] = position
+        self._position = position
         if any(len(rows) >= self.flush_rows for rows in self._dirty.values()):
             self.flush(everything=False)
 
     def flush(self, *, everything: bool = True) -> None:
         """Hand the changed rows of every table (or of the tables with `flush_rows` of them)
-        and the positions to the writer, once the previous write-out is done."""
+        and the position to the writer, once the previous write-out is done."""
         self._settle()
         self._evict()
         due = [n for n, rows in self._dirty.items() if everything or len(rows) >= self.flush_rows]
         tables = [self._snapshot(name) for name in due]
-        expected, self._written_positions = self._written_positions, dict(self.positions)
-        self._in_flight = self._writer.submit(
-            self._write_out, tables, expected, dict(self.positions)
-        )
+        expected, self._written_position = self._written_position, self._position
+        self._in_flight = self._writer.submit(self._write_out, tables, expected, self._position)
 
     def close(self, *, complete: bool) -> None:
         """Write out the rest (if `complete`) and wait for the writer either way."""
@@ -203,54 +209,39 @@ class BulkSqlSession(SqlSession):
     def _write_out(
         self,
         tables: list[tuple[Table, list[list[Any]], list[list[Any]]]],
-        expected: dict[str, int],
-        positions: dict[str, int],
+        expected: int,
+        position: int,
     ) -> None:
-        """On the writer thread: one transaction with the rows and the positions."""
+        """On the writer thread: one transaction with the rows and the position."""
         with write_transaction(self.datastore, self.dialect.name) as cursor:
             if self.dialect.name == "postgres":
                 # No wait for the WAL flush: a crash loses at most fresh tables that a
                 # rebuild starts over anyway, and the swap's own commit flushes them all.
                 cursor.execute("SET LOCAL synchronous_commit = off")
-            self._check_positions(cursor, expected)
+            self._check_position(cursor, expected)
             for table, new, known in tables:
                 self._write(cursor, table, new, known)
-            for name, position in positions.items():
-                cursor.execute(
-                    self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
-                    (position, name + self.suffix),
-                )
+            for name in self._tracked:
+                set_position(cursor, self.dialect, name, position)
 
-    def _claim(self) -> dict[str, int]:
+    def _claim(self) -> int:
         """Mark the fresh tables as this session's: their tracking rows get a random negative
         position, which every write-out checks, so a second rebuild that recreated them is
         noticed instead of mixed in."""
         claim = -1 - secrets.randbits(62)
         with write_transaction(self.datastore, self.dialect.name) as cursor:
-            for name in self.positions:
-                cursor.execute(
-                    self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
-                    (claim, name + self.suffix),
-                )
-        return dict.fromkeys(self.positions, claim)
+            for name in self._tracked:
+                set_position(cursor, self.dialect, name, claim)
+        return claim
 
-    def _check_positions(self, cursor: Any, expected: dict[str, int]) -> None:
-        tracked = [n + self.suffix for n in expected]
-        lock = " FOR UPDATE" if self.dialect.name == "postgres" else ""
-        cursor.execute(
-            self.dialect.sql(
-                f"SELECT name, position FROM {TRACKING} "
-                f"WHERE name IN ({', '.join('?' * len(tracked))}){lock}"
-            ),
-            tracked,
-        )
-        stored = {row["name"]: int(row["position"]) for row in cursor.fetchall()}
-        for name, position in expected.items():
-            if stored.get(name + self.suffix) != position:
+    def _check_position(self, cursor: Any, expected: int) -> None:
+        stored = tracked_positions(cursor, self.dialect, self._tracked, for_update=True)
+        for name in self._tracked:
+            if stored.get(name) != expected:
                 msg = (
-                    f"projection {name!r}: another rebuild is writing the same fresh tables "
-                    "(its position moved under this one); this rebuild stops, run it again "
-                    "once the other has finished"
+                    f"projection {name.removesuffix(self.suffix)!r}: another rebuild is writing "
+                    "the same fresh tables (its position moved under this one); this rebuild "
+                    "stops, run it again once the other has finished"
                 )
                 raise RebuildConflictError(msg)
 

@@ -12,7 +12,7 @@ from ..projections.tables import Table
 from ..projections.views import Projection
 from .ddl import write_transaction
 from .postgres.compression import lz4_supported
-from .sql_rows import TRACKING, SqlDialect
+from .sql_rows import TRACKING, SqlDialect, set_position, tracked_positions
 from .sql_sessions import BulkSqlSession, SqlSession
 
 
@@ -91,29 +91,18 @@ class SqlViewStore:
             return {row["name"]: int(row["position"]) for row in c.fetchall() if row["name"]}
 
     @contextmanager
-    def batch(self, names: Sequence[str], suffix: str = "") -> Iterator[SqlSession]:
+    def batch(self, names: Sequence[str]) -> Iterator[SqlSession]:
         with self.write() as c:
             self.dialect.lock(c)
-            session = SqlSession(c, self.dialect, suffix)
-            tracked = [n + suffix for n in names]
-            c.execute(
-                self.dialect.sql(
-                    f"SELECT name, position FROM {TRACKING} "
-                    f"WHERE name IN ({', '.join('?' * len(tracked))})"
-                ),
-                tracked,
-            )
-            stored = {row["name"]: int(row["position"]) for row in c.fetchall()}
-            session.positions = {n: stored.get(n + suffix, 0) for n in names}
+            session = SqlSession(c, self.dialect, "")
+            stored = tracked_positions(c, self.dialect, names)
+            session.positions = {n: stored.get(n, 0) for n in names}
             before = dict(session.positions)
             yield session
             session.flush()
             for name, position in session.positions.items():
                 if position != before[name]:
-                    c.execute(
-                        self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
-                        (position, name + suffix),
-                    )
+                    set_position(c, self.dialect, name, position)
 
     @contextmanager
     def bulk(self, names: Sequence[str], suffix: str, flush_rows: int) -> Iterator[BulkSqlSession]:
@@ -128,12 +117,8 @@ class SqlViewStore:
     def swap_in(self, projection: Projection, suffix: str, position: int) -> None:
         with self.write(ddl=True) as c:  # under the lock that drop and ensure take too
             self.dialect.lock(c)
-            c.execute(
-                self.dialect.sql(f"SELECT position FROM {TRACKING} WHERE name = ?"),
-                (projection.name + suffix,),
-            )
-            found = c.fetchone()
-            if found is None or int(found["position"]) != position:
+            found = tracked_positions(c, self.dialect, [projection.name + suffix])
+            if found.get(projection.name + suffix) != position:
                 msg = (
                     f"projection {projection.name!r}: another rebuild recreated the fresh "
                     "tables before this one could swap them in; the live tables are unchanged"
@@ -143,10 +128,7 @@ class SqlViewStore:
                 c.execute(f"DROP TABLE IF EXISTS {table.name}")
                 c.execute(f"ALTER TABLE {table.name}{suffix} RENAME TO {table.name}")
                 self._ensure_indexes(c, table, table.name)
-            c.execute(
-                self.dialect.sql(f"UPDATE {TRACKING} SET position = ? WHERE name = ?"),
-                (position, projection.name),
-            )
+            set_position(c, self.dialect, projection.name, position)
             c.execute(
                 self.dialect.sql(f"DELETE FROM {TRACKING} WHERE name = ?"),
                 (projection.name + suffix,),

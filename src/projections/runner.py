@@ -42,7 +42,7 @@ class ViewStore(Protocol):
 
     def positions(self) -> dict[str, int]: ...
 
-    def batch(self, names: Sequence[str], suffix: str = "") -> AbstractContextManager[BatchSession]:
+    def batch(self, names: Sequence[str]) -> AbstractContextManager[BatchSession]:
         """One transaction: lock out other runners, read positions, flush rows and positions."""
         ...
 
