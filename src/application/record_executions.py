@@ -100,9 +100,10 @@ class ExecutionRecorder:
 
     def record(self, records: Sequence[ExecutionRecord]) -> list[RecordResult]:
         """Record a batch in one atomic save. Order within the batch: start time, then id."""
+        unique, repeated = _dedupe(records)
         for attempt in range(MAX_ATTEMPTS):
             try:
-                prepared = self._prepare(records, *_dedupe(records))
+                prepared = self._prepare(records, unique, repeated)
                 position = self.store.commit(prepared.save) if prepared.save else 0
                 return prepared.results(position)
             except IntegrityError:

@@ -70,27 +70,6 @@ class DeltaPolicies:
         return self.for_importer(record.source.importer if record.source else None)
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested mappings become dotted keys; lists and scalars are leaves."""
-    out: dict[str, Any] = {}
-    if isinstance(value, dict):
-        _flatten_into(out, value, prefix)
-    else:
-        out[prefix] = value
-    return out
-
-
-def _flatten_into(out: dict[str, Any], mapping: dict[Any, Any], path: str) -> None:
-    if not mapping and path:
-        out[path] = {}
-    for key, child in mapping.items():
-        child_path = f"{path}.{key}" if path else str(key)
-        if isinstance(child, dict):
-            _flatten_into(out, child, child_path)
-        else:
-            out[child_path] = child
-
-
 _JSON_LEAVES = frozenset((str, int, float, bool))
 # Dotted names repeat from record to record: each is built once, and equal keys are then the
 # same string object, which makes the dict lookups of `diff_configs` cheaper too.
@@ -108,8 +87,9 @@ def _names_under(path: str) -> dict[str, str]:
 
 
 def _config_into(out: dict[str, Any], mapping: dict[Any, Any], path: str) -> None:
-    """`flatten` for config fields: None values and empty mappings left out; values that are
-    not JSON types (structs, dates, tuples) as `msgspec.to_builtins` gives them."""
+    """Nested mappings as dotted keys, lists and scalars as leaves; None values and empty
+    mappings left out; values that are not JSON types (structs, dates, tuples) as
+    `msgspec.to_builtins` gives them."""
     names = _names_under(path)
     for key, child in mapping.items():
         name = names.get(key) if type(key) is str else None  # 1, 1.0, True: one dict key

@@ -3,15 +3,21 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provledger.domain.deltas import (
-    DeltaPolicy,
-    config_deltas,
-    config_fields,
-    diff_configs,
-    flatten,
-)
+from provledger.domain.deltas import DeltaPolicy, config_deltas, config_fields, diff_configs
 from provledger.domain.record import CodeVersion, Spec
 from tests.unit.records import make_record
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """The reference definition of config flattening: nested mappings become dotted keys,
+    lists and scalars are leaves, an empty mapping is a leaf."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out: dict[str, Any] = {prefix: {}} if not value and prefix else {}
+    for key, child in value.items():
+        out.update(flatten(child, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
 
 scalars = st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.none())
 configs = st.dictionaries(st.text("abc", min_size=1, max_size=3), scalars, max_size=6)
