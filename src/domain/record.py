@@ -102,6 +102,9 @@ class ExecutionRecord(_Part, frozen=True):
     tags: dict[str, str] = {}
     attributes: dict[str, Any] = {}
     reproduces: str | None = None
+    # The execution this one ran inside (an MLflow nested run, an OpenLineage parent run): same
+    # namespace and case. A child is never its case's canonical and is not diffed against it.
+    parent: str | None = None
     source: Source | None = None
     missing: list[str] = []
     schema_version: int = RECORD_SCHEMA_VERSION

@@ -88,6 +88,10 @@ def validated(record: ExecutionRecord) -> ExecutionRecord:
         check_sha256(record.spec.sha256, "spec.sha256")
     if record.reproduces is not None:
         check_identifier(record.reproduces, "reproduces")
+    if record.parent is not None:
+        check_identifier(record.parent, "parent")
+        if record.parent == record.execution_id:
+            raise InvalidRecordError("must not be the execution itself", field="parent")
     steps = [
         msgspec.structs.replace(s, at=_utc(s.at)) if s.at and s.at.tzinfo is None else s
         for s in record.steps
