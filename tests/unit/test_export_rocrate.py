@@ -22,12 +22,11 @@ def test_ro_crate_py_reads_the_crate_as_a_process_run(tmp_path: Path) -> None:
     write_crate(record(), "5b0e", tmp_path / "crate")
     crate = ROCrate(tmp_path / "crate")
     root = crate.root_dataset
-    assert {c["@id"] for c in root.properties()["conformsTo"]} == {PROCESS_RUN}
+    assert root.properties()["conformsTo"] == {"@id": PROCESS_RUN}
     action = crate.get("#execution-5b0e")
     assert action.type == "CreateAction"
     assert action["startTime"] == "2026-02-01T10:00:00+00:00"
-    status = action.properties()["actionStatus"]
-    assert status == {"@id": "http://schema.org/CompletedActionStatus"}
+    assert action["actionStatus"] == "http://schema.org/CompletedActionStatus"
     assert action["instrument"].type == "SoftwareApplication"
     assert action["agent"]["name"] == "alice"
     results = {r.id for r in action["result"]}
@@ -65,4 +64,4 @@ def test_an_incomplete_execution_says_what_is_missing(tmp_path: Path) -> None:
     graph = json.loads(target.read_text())["@graph"]
     action = next(e for e in graph if e["@id"] == "#execution-5b0e")
     assert "actionStatus" not in action
-    assert action["description"] == "incomplete record; missing: GIT_DESCRIBE.*"
+    assert action["description"].endswith("incomplete record; missing: GIT_DESCRIBE.*")
