@@ -1,16 +1,17 @@
 """Layout detection: walk a path once and hand each unit to the importer that reads it.
 
 Units: E3SM execution directories (`<jobid>.<YYMMDD-HHMMSS>/`, at any depth), MLflow stores
-(`mlruns/`), `.zip`/`.tar.gz` uploads (extracted safely, then scanned), usher sidecars
-(`*.provenance*.json`), entrenar run records and provledger/DissModel record files. Items are
-yielded lazily, one per execution, so memory stays flat whatever the size of the tree.
+(`mlruns/`, and `*.db` SQLite files holding MLflow's tables), `.zip`/`.tar.gz` uploads
+(extracted safely, then scanned), usher sidecars (`*.provenance*.json`), entrenar run records
+and provledger/DissModel record files. Items are yielded lazily, one per execution, so memory
+stays flat whatever the size of the tree.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,7 @@ import msgspec
 from ...application.ingest import ReadItem
 from ..readers.files import RECORD_SUFFIXES, RecordFileError, load_document
 from ..readers.records import detect_format, parse_record
-from . import archives, e3sm, e3sm_files, entrenar, mlflow, parallel, usher
+from . import archives, e3sm, e3sm_files, entrenar, mlflow, mlflow_db, parallel, usher
 from .reading import ImportFileError
 from .validate import checked
 
@@ -28,7 +29,7 @@ IMPORT_FORMATS = ("e3sm", "mlflow", "entrenar", "usher")
 RECORD_NAMES = ("experiment_record.json",)
 EXTRACT_CAP = 1 << 30
 
-Kind = Literal["e3sm", "mlflow", "archive", "file", "error"]
+Kind = Literal["e3sm", "mlflow", "mlflow_db", "archive", "file", "skip", "error"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def units(root: Path, fmt: str) -> Iterator[Unit]:
         yield Unit("error", root, "broken symbolic link or symbolic link loop")
         return
     if root.is_file():
-        yield Unit("archive" if archives.is_archive(root) else "file", root)
+        db = _mlflow_db(root, fmt, explicit=True)
+        yield db or Unit("archive" if archives.is_archive(root) else "file", root)
         return
     if wants(fmt, "e3sm") and e3sm_files.is_execution_dir(root.name):
         yield Unit("e3sm", root)
@@ -87,10 +89,29 @@ def units(root: Path, fmt: str) -> Iterator[Unit]:
             if name.startswith("."):
                 continue
             path = here / name
-            if archives.is_archive(path) and fmt not in ("provledger", "dissmodel"):
+            db = _mlflow_db(path, fmt, explicit=False)
+            if db is not None:
+                yield db
+            elif archives.is_archive(path) and fmt not in ("provledger", "dissmodel"):
                 yield Unit("archive", path)
             elif _is_candidate(name, fmt):
                 yield Unit("file", path)
+
+
+def _mlflow_db(path: Path, fmt: str, explicit: bool) -> Unit | None:
+    """An MLflow SQLite store (`*.db`, `*.sqlite`; given explicitly: any SQLite file); a `*.db`
+    that is not one is an error when given explicitly, a skip (with the reason) in a walk."""
+    if not wants(fmt, "mlflow"):
+        return None
+    suffixed = path.name.lower().endswith(mlflow_db.SQLITE_SUFFIXES)
+    if not suffixed and not (explicit and mlflow_db.looks_like_sqlite(path)):
+        return None
+    problem = mlflow_db.sqlite_problem(path)
+    if problem is None:
+        return Unit("mlflow_db", path)
+    if not suffixed:
+        return None
+    return Unit("error" if explicit else "skip", path, problem)
 
 
 def _is_candidate(name: str, fmt: str) -> bool:
@@ -104,10 +125,13 @@ def _is_candidate(name: str, fmt: str) -> bool:
     return lowered.endswith(RECORD_SUFFIXES)
 
 
-def count(paths: list[Path], fmt: str) -> int | None:
+def count(paths: Sequence[Path | str], fmt: str) -> int | None:
     """How many items a scan will yield, or None when unknown (archives to extract)."""
     total = 0
     for root in paths:
+        if isinstance(root, str):  # a database URL
+            total += mlflow_db.count_url(root) if wants(fmt, "mlflow") else 1
+            continue
         if not root.exists() and not root.is_symlink():
             total += 1
             continue
@@ -115,7 +139,10 @@ def count(paths: list[Path], fmt: str) -> int | None:
         for unit in units(root, fmt):
             if unit.kind == "archive":
                 return None
-            here += sum(1 for _ in mlflow_runs(unit.path)) if unit.kind == "mlflow" else 1
+            if unit.kind == "mlflow":
+                here += sum(1 for _ in mlflow_runs(unit.path))
+            else:
+                here += mlflow_db.count_sqlite(unit.path) if unit.kind == "mlflow_db" else 1
         total += here if here or fmt == "auto" else 1  # "no <fmt> data found"
     return total
 
@@ -127,6 +154,15 @@ def mlflow_runs(store: Path) -> Iterator[Path]:
         for run in exp.iterdir():
             if run.name not in mlflow.NOT_RUNS and (run / "meta.yaml").is_file():
                 yield run
+
+
+def scan_url(url: str, fmt: str) -> Iterator[ReadItem]:
+    """A database URL (`postgresql://…`): an MLflow tracking store, read-only."""
+    if not wants(fmt, "mlflow"):
+        where = mlflow_db.shown_url(url)
+        yield ReadItem(where, error=f"{where}: only MLflow stores are read from a database URL")
+        return
+    yield from mlflow_db.read_url(url)
 
 
 def scan(root: Path, fmt: str, cap: int, workers: int | None = None) -> Iterator[ReadItem]:
@@ -148,6 +184,10 @@ def _jobs(
             yield ("dir", unit.path, cap, top, where)
         elif unit.kind == "mlflow":
             yield from mlflow.read_store(unit.path, cap, where if shown else None)
+        elif unit.kind == "mlflow_db":
+            yield from mlflow_db.read_sqlite(unit.path, where)
+        elif unit.kind == "skip":
+            yield ReadItem(where, skipped=True, error=unit.message)  # the reason, shown
         elif unit.kind == "archive":
             yield from _archive_jobs(unit.path, fmt, cap, where)
         else:
@@ -250,7 +290,13 @@ def _file_item(path: Path, fmt: str, cap: int, where: str, explicit: bool) -> Re
             return ReadItem(where, record=usher.read_sidecar(path, cap, where))
         if fmt == "entrenar":
             return ReadItem(where, record=entrenar.read_run_file(path, cap, where))
-        if fmt in ("e3sm", "mlflow"):
+        if fmt == "mlflow":
+            return ReadItem(
+                where,
+                error=f"{where}: not an mlflow layout (give a folder, an mlflow.db or a "
+                "postgresql:// URL)",
+            )
+        if fmt == "e3sm":
             return ReadItem(where, error=f"{where}: not an {fmt} layout (give a folder)")
         return _record_item(path, fmt, cap, where, explicit)
     except ImportFileError as e:

@@ -23,12 +23,26 @@ def looks_like_record_file(path: Path) -> bool:
     return ".record." in name or name in RECORD_NAMES
 
 
-def read_items(paths: Iterable[Path], max_bytes: int, fmt: str = "auto") -> Iterator[ReadItem]:
+def sources(args: Iterable[str]) -> list[Path | str]:
+    """Command-line sources: database URLs (`postgresql://…`, an MLflow store) stay text,
+    everything else is a path."""
+    from ..importers.mlflow_db import is_db_url
+
+    return [arg if is_db_url(arg) else Path(arg) for arg in args]
+
+
+def read_items(
+    paths: Iterable[Path | str], max_bytes: int, fmt: str = "auto"
+) -> Iterator[ReadItem]:
     """Files are read as given; folders are walked, and files in them that parse but are not
-    records (configs, manifests) are skipped rather than reported as errors."""
-    from ..importers.detect import scan
+    records (configs, manifests) are skipped rather than reported as errors. A database URL
+    (see `sources`) is read as an MLflow store."""
+    from ..importers.detect import scan, scan_url
 
     for root in paths:
+        if isinstance(root, str):
+            yield from scan_url(root, fmt)
+            continue
         if not root.exists() and not root.is_symlink():
             yield ReadItem(str(root), error=f"{root}: no such file or directory")
             continue
@@ -47,13 +61,15 @@ def read_items(paths: Iterable[Path], max_bytes: int, fmt: str = "auto") -> Iter
             yield read_one(path, max_bytes, fmt, explicit or looks_like_record_file(path))
 
 
-def count_items(paths: Iterable[Path], fmt: str = "auto") -> int | None:
+def count_items(paths: Iterable[Path | str], fmt: str = "auto") -> int | None:
     """How many items `read_items` will yield (for a progress bar), None when unknown."""
     from ..importers.detect import count
 
     roots = list(paths)
     if fmt in RECORD_ONLY_FORMATS:
-        return sum(1 for p in roots if p.exists() for _ in find_record_files(p))
+        urls = sum(1 for p in roots if isinstance(p, str))
+        files = [p for p in roots if isinstance(p, Path) and p.exists()]
+        return urls + sum(1 for p in files for _ in find_record_files(p))
     return count(roots, fmt)
 
 
