@@ -23,7 +23,7 @@ CASE_SORTS: dict[str, tuple[str, ...]] = {
 # What a listing shows (schemas.ExecutionPublic): a page skips the large JSON columns (config,
 # params, deltas), which are most of a row's bytes and of its decoding time.
 EXECUTION_SUMMARY_COLUMNS = (
-    "id", "execution_id", "case_id", "namespace", "case_name", "grp", "status", "started",
+    "id", "execution_id", "case_id", "namespace", "case_name", "grp", "parent", "status", "started",
     "ended", "recorded_at", "sort_started", "is_canonical", "change_count", "tags", "retracted",
     "position",
 )  # fmt: skip

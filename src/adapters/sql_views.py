@@ -41,6 +41,12 @@ class SqlViewStore:
     def ensure(self, projection: Projection, suffix: str = "") -> None:
         with self.write(ddl=True) as c:
             lz4 = self.dialect.name == "postgres" and lz4_supported(c)
+            if self._outdated(c, projection, suffix):
+                # A read model whose columns changed (a new release): its tables are dropped
+                # and it starts again from position 0; the next catch-up rebuilds it from the log.
+                for table in projection.tables:
+                    c.execute(f"DROP TABLE IF EXISTS {table.name}{suffix}")
+                set_position(c, self.dialect, projection.name + suffix, 0)
             for table in projection.tables:
                 name = table.name + suffix
                 columns = ", ".join(
@@ -60,6 +66,25 @@ class SqlViewStore:
                 ),
                 (projection.name + suffix,),
             )
+
+    def _outdated(self, c: Any, projection: Projection, suffix: str) -> bool:
+        """Whether a table of `projection` exists with other columns than it defines."""
+        for table in projection.tables:
+            found = self._columns_of(c, table.name + suffix)
+            if found and found != set(table.column_names):
+                return True
+        return False
+
+    def _columns_of(self, c: Any, name: str) -> set[str]:
+        if self.dialect.name == "sqlite":
+            c.execute(f"PRAGMA table_info({name})")
+            return {row["name"] for row in c.fetchall()}
+        c.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = %s AND table_schema = current_schema()",
+            (name,),
+        )
+        return {row["column_name"] for row in c.fetchall()}
 
     def _ensure_indexes(
         self, c: Any, table: Table, name: str, *, lookups_only: bool = False

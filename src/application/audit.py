@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 
 import msgspec
 
-from ..domain.execution import Execution
+from ..domain.execution import RECORD_EVENTS
 from .archive_log import iter_manifests, read_segment
 from .persist_records import record_key
 from .ports import Archive, EventStore
@@ -268,7 +268,7 @@ def check_files(events: EventStore, report: AuditReport) -> None:
         position = batch[-1].position
         for item in batch:
             event = item.event
-            if not isinstance(event, Execution.Recorded | Execution.Finished):
+            if not isinstance(event, RECORD_EVENTS):
                 continue
             record = event.record
             who = f"{record.namespace}/{record.case}/{record.execution_id}"

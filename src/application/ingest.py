@@ -25,6 +25,7 @@ class ReadItem:
 @dataclass
 class IngestSummary:
     created: int = 0
+    updated: int = 0
     duplicates: int = 0
     conflicts: int = 0
     incomplete: int = 0
@@ -32,13 +33,20 @@ class IngestSummary:
     canonical: int = 0
     skipped: int = 0
     errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped_details: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     conflict_details: list[str] = field(default_factory=list)
+    update_details: list[str] = field(default_factory=list)
     error_count: int = 0
-    position: int = 0
+    position: int = 0  # the log position after the ingest (the head, when nothing was new)
 
     @property
     def ok(self) -> bool:
-        return self.error_count == 0 and self.conflicts == 0
+        return self.error_count == 0 and self.conflicts == 0 and self.found_any
+
+    @property
+    def found_any(self) -> bool:
+        """Whether any record was read at all (an ingest that found none has failed)."""
+        return bool(self.created + self.updated + self.duplicates + self.conflicts)
 
     def add(self, result: RecordResult) -> None:
         if result.outcome is Outcome.CREATED:
@@ -47,6 +55,12 @@ class IngestSummary:
             self.incomplete += int(result.status is Status.INCOMPLETE)
             self.failed += int(result.status is Status.FAILED)
             self.position = max(self.position, result.position)
+        elif result.outcome is Outcome.UPDATED:
+            self.updated += 1
+            self.canonical += int(result.canonical)
+            self.position = max(self.position, result.position)
+            if len(self.update_details) < MAX_LISTED:
+                self.update_details.append(result.message)
         elif result.outcome is Outcome.DUPLICATE:
             self.duplicates += 1
         else:
@@ -73,6 +87,8 @@ def ingest(
         for item in items:
             if item.skipped:
                 summary.skipped += 1
+                if len(summary.skipped_details) < MAX_LISTED:
+                    summary.skipped_details.append((item.path, item.error or "not a record"))
             elif item.error is not None or item.record is None:
                 summary.add_error(item.path, item.error or "unreadable")
             else:
@@ -90,4 +106,5 @@ def ingest(
         for result in results:
             summary.add(result)
     ledger.catch_up()
+    summary.position = summary.position or ledger.events.max_position()
     return summary

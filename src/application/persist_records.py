@@ -1,11 +1,12 @@
 """Use case: follow the log and persist every final execution record, verified, exactly once.
 
-For each ExecutionRecorded/ExecutionFinished the persister writes the execution's current
-record to `experiments/{namespace}/{case}/{execution_id}/record.json` in the archive and, when
-the primary output is a local file that exists, to `<stem>.record.json` beside it; after each
-verified write it appends RecordPersisted(location, sha256, size). A running execution waits
-for its ExecutionFinished (objects are immutable). The position reached is kept in the
-database; after a crash the persister continues from there, and writes already recorded are
+For each ExecutionRecorded/ExecutionFinished/ExecutionUpdated the persister writes the
+execution's current record to `experiments/{namespace}/{case}/{execution_id}/record.json` in
+the archive (an update after that: `record.<sha256 prefix>.json` beside it, since objects are
+immutable) and, when the primary output is a local file that exists, to `<stem>.record.json`
+beside it; after each verified write it appends RecordPersisted(location, sha256, size). A
+running execution waits until it ends. The position reached is kept in the database; after
+a crash the persister continues from there, and writes already recorded are
 skipped by their sha256, so nothing is missed or persisted twice.
 """
 
@@ -24,7 +25,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import IntegrityError
 
-from ..domain.execution import Execution
+from ..domain.execution import RECORD_EVENTS, Execution
 from ..domain.record import ExecutionRecord, Status
 from .ports import Archive, EventStore
 from .stored_log import ArchiveUnavailableError, RawLog, flush, iter_executions
@@ -46,6 +47,11 @@ def record_key(namespace: str, case: str, execution_id: str) -> str:
     return (
         f"experiments/{_segment(namespace)}/{_segment(case)}/{_segment(execution_id)}/record.json"
     )
+
+
+def revision_key(key: str, digest: str) -> str:
+    """Where an updated record goes once `key` holds an earlier one: `record.<sha256>.json`."""
+    return f"{key.removesuffix('.json')}.{digest[:16]}.json"
 
 
 def _segment(text: str) -> str:
@@ -100,7 +106,7 @@ class RecordPersister:
             try:
                 for item in batch:
                     event = item.event
-                    if isinstance(event, Execution.Recorded | Execution.Finished):
+                    if isinstance(event, RECORD_EVENTS):
                         execution = touched.get(event.originator_id) or self._load(
                             event.originator_id
                         )
@@ -127,13 +133,18 @@ class RecordPersister:
         digest = hashlib.sha256(data).hexdigest()
         key = record_key(record.namespace, record.case, record.execution_id)
         location = f"{self.archive.url}/{key}"
+        if execution.persisted.get(location, digest) != digest:
+            # Updated after it was persisted: archive objects never change, so the new record
+            # goes beside the first, named by its content.
+            key = revision_key(key, digest)
+            location = f"{self.archive.url}/{key}"
         if execution.persisted.get(location) != digest:
             written = self.archive.put(key, data)
             execution.mark_persisted(location, written.sha256, written.size)
             summary.records += 1
         side = side_file_of(record)
         if side is not None and execution.persisted.get(side.as_uri()) != digest:
-            if write_side_file(side, data):
+            if write_side_file(side, data, replaces=execution.persisted.get(side.as_uri())):
                 execution.mark_persisted(side.as_uri(), digest, len(data))
                 summary.side_files += 1
             else:
@@ -166,10 +177,15 @@ class RecordPersister:
         raise IntegrityError(f"execution {aggregate_id} kept changing; persist it again")
 
 
-def write_side_file(path: Path, data: bytes) -> bool:
-    """Write atomically and read back; False when a different file is already there."""
+def write_side_file(path: Path, data: bytes, replaces: str | None = None) -> bool:
+    """Write atomically and read back; False when a different file is already there, unless
+    it is the earlier record this ledger wrote there (sha256 `replaces`: an update)."""
     if path.exists():
-        return path.read_bytes() == data
+        current = path.read_bytes()
+        if current == data:
+            return True
+        if replaces is None or hashlib.sha256(current).hexdigest() != replaces:
+            return False
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:

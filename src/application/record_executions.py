@@ -10,6 +10,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.persistence import IntegrityError
 
 from ..domain.canonical import batch_order_key
@@ -17,7 +18,8 @@ from ..domain.case import Case
 from ..domain.context import correlated
 from ..domain.execution import Execution
 from ..domain.ids import case_id, execution_id
-from ..domain.record import ExecutionRecord, Status, differing_fields
+from ..domain.progress import progress
+from ..domain.record import ExecutionRecord, Status
 from .bulk_tuning import paused_cycle_collector, prompt_handoffs
 from .ports import EventStore, PreparedSave
 
@@ -30,6 +32,7 @@ _END: Any = object()  # the end of an iterator of batches
 
 class Outcome(StrEnum):
     CREATED = "created"
+    UPDATED = "updated"  # seen again with progress (domain/progress.py): new events
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
 
@@ -43,6 +46,7 @@ class RecordResult:
     position: int = 0
     canonical: bool = False
     conflicting_fields: list[str] = field(default_factory=list)
+    changed_fields: list[str] = field(default_factory=list)  # UPDATED: what moved
 
     @property
     def message(self) -> str:
@@ -53,6 +57,11 @@ class RecordResult:
             )
         if self.outcome is Outcome.DUPLICATE:
             return f"execution {self.execution_id!r} of {self.case} is already recorded"
+        if self.outcome is Outcome.UPDATED:
+            return (
+                f"updated {self.execution_id!r} of {self.case}: "
+                f"{', '.join(self.changed_fields)}"
+            )
         return f"recorded {self.execution_id!r} of {self.case}"
 
 
@@ -65,11 +74,12 @@ class _Prepared:
     repeated: list[RecordResult]
     found: dict[UUID, RecordResult]  # duplicates and conflicts of stored executions
     created: list[tuple[UUID, ExecutionRecord]] = field(default_factory=list)
+    updated: dict[UUID, tuple[Execution, list[str]]] = field(default_factory=dict)
     chosen: set[UUID] = field(default_factory=set)
     save: PreparedSave | None = None
 
     def results(self, position: int) -> list[RecordResult]:
-        created = {
+        written = {
             key: RecordResult(
                 record.execution_id,
                 record.case_key,
@@ -80,7 +90,18 @@ class _Prepared:
             )
             for key, record in self.created
         }
-        ordered = [self.found.get(k) or created[k] for k in self.unique]
+        for key, (execution, changed) in self.updated.items():
+            record = execution.record
+            written[key] = RecordResult(
+                record.execution_id,
+                record.case_key,
+                Outcome.UPDATED,
+                record.status,
+                position=position,
+                canonical=key in self.chosen,
+                changed_fields=changed,
+            )
+        ordered = [self.found.get(k) or written[k] for k in self.unique]
         return [*ordered, *self.repeated]
 
 
@@ -204,25 +225,32 @@ class ExecutionRecorder:
         unique: dict[UUID, ExecutionRecord],
         repeated: list[RecordResult],
     ) -> _Prepared:
-        found: dict[UUID, RecordResult] = {}
-        for key in self.store.existing(unique):
-            stored = self.store.get(key)
-            assert isinstance(stored, Execution)
-            found[key] = _compare(stored.record, unique[key], position=0)
-        prepared = _Prepared(records, unique, repeated, found)
-        new_records = [r for k, r in unique.items() if k not in found]
-        if not new_records:
-            return prepared
+        prepared = _Prepared(records, unique, repeated, {})
         with correlated():  # one batch, one operation
-            cases = self._load_cases(new_records)
-            executions = [Execution.record_new(r) for r in new_records]
-            for execution, record in zip(executions, new_records, strict=True):
-                prepared.created.append((execution.id, record))
-                if cases[execution.case_id].choose_first_successful(execution.id, record):
+            for key in self.store.existing(unique):
+                stored = self.store.get(key)
+                assert isinstance(stored, Execution)
+                seen = stored.update(unique[key])  # progress becomes events; a conflict, none
+                if stored.pending_events:
+                    prepared.updated[key] = (stored, seen.changed or ["tags"])
+                else:
+                    prepared.found[key] = _result(unique[key], seen.conflicts)
+            seen_before = prepared.found.keys() | prepared.updated.keys()
+            new = [r for k, r in unique.items() if k not in seen_before]
+            updated = [execution for execution, _ in prepared.updated.values()]
+            if not new and not updated:
+                return prepared
+            cases = self._load_cases([*new, *(e.record for e in updated)])
+            executions = [Execution.record_new(r) for r in new]
+            for execution in [*executions, *updated]:
+                case = cases[execution.case_id]
+                case.take_group(execution.record.group)
+                if case.choose_first_successful(execution.id, execution.record):
                     prepared.chosen.add(execution.id)
+            prepared.created = [(e.id, e.record) for e in executions]
             touched = [c for c in cases.values() if c.pending_events]
             # Cases first: read models see a case opened before its executions arrive.
-            prepared.save = self.store.prepare(*touched, *executions)
+            prepared.save = self.store.prepare(*touched, *executions, *updated)
         self._remember(cases.values())
         return prepared
 
@@ -259,21 +287,37 @@ def _dedupe(
     repeated: list[RecordResult] = []
     for record in sorted(records, key=batch_order_key):
         key = execution_id(case_id(record.namespace, record.case), record.execution_id)
-        if key in unique:
-            repeated.append(_compare(unique[key], record, position=0))
+        if key in unique:  # the same execution twice in a batch: one record, merged
+            seen = progress(unique[key], record)
+            if seen.record is not None:
+                unique[key] = seen.record
+            elif seen.tags and not seen.conflicts:
+                tags = {**unique[key].tags, **seen.tags}
+                unique[key] = msgspec.structs.replace(unique[key], tags=tags)
+            if seen.is_news:
+                changed = seen.changed or ["tags"]
+                repeated.append(
+                    RecordResult(
+                        record.execution_id,
+                        record.case_key,
+                        Outcome.UPDATED,
+                        unique[key].status,
+                        changed_fields=changed,
+                    )
+                )
+            else:
+                repeated.append(_result(record, seen.conflicts))
         else:
             unique[key] = record
     return unique, repeated
 
 
-def _compare(stored: ExecutionRecord, incoming: ExecutionRecord, position: int) -> RecordResult:
-    fields = differing_fields(stored, incoming)
-    outcome = Outcome.CONFLICT if fields else Outcome.DUPLICATE
+def _result(incoming: ExecutionRecord, conflicts: list[str]) -> RecordResult:
+    """A record that added nothing: a duplicate, or a conflict naming what differs."""
     return RecordResult(
         incoming.execution_id,
         incoming.case_key,
-        outcome,
+        Outcome.CONFLICT if conflicts else Outcome.DUPLICATE,
         incoming.status,
-        position=position,
-        conflicting_fields=fields,
+        conflicting_fields=conflicts,
     )

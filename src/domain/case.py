@@ -53,6 +53,15 @@ class Case(Aggregate, created_event_name="Opened"):
             aggregate.canonical = self.execution
             aggregate.canonical_external_id = self.execution_id
 
+    class Grouped(Event):
+        """CaseGrouped: a case opened without a group takes the first one an execution names."""
+
+        TOPIC = "provledger:CaseGrouped"
+        group: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.group = self.group
+
     if TYPE_CHECKING:  # state set by the events' apply(); not dataclass fields
         namespace: str
         name: str
@@ -70,9 +79,21 @@ class Case(Aggregate, created_event_name="Opened"):
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    def take_group(self, group: str | None) -> None:
+        """A case without a group takes the first group an execution names; a group once set
+        stays (another execution naming another group changes nothing)."""
+        if self.group is None and group:
+            self.trigger_event(self.Grouped, group=group)
+
     def choose_first_successful(self, execution: UUID, record: ExecutionRecord) -> bool:
-        """Make `record` canonical if the case has none yet and it succeeded."""
-        if self.canonical is not None or record.status is not Status.SUCCEEDED:
+        """Make `record` canonical if the case has none yet and it succeeded. A child run
+        (`parent` set) is never the case's baseline; neither is a later success replacing an
+        earlier canonical, whenever the later one started."""
+        if (
+            self.canonical is not None
+            or record.status is not Status.SUCCEEDED
+            or record.parent is not None
+        ):
             return False
         self._choose(execution, record.execution_id, FIRST_SUCCESSFUL, None)
         return True

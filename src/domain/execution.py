@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 from .base import LedgerEvent
 from .errors import ExecutionStateError
 from .ids import case_id, execution_id
+from .progress import Progress, progress
 from .record import ExecutionRecord, Status
 
 
@@ -71,6 +72,19 @@ class Execution(Aggregate, created_event_name="Recorded"):
 
         TOPIC = "provledger:ExecutionFinished"
         record: ExecutionRecord
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.record = self.record
+            aggregate.tags.update(self.record.tags)
+
+    class Updated(Event):
+        """ExecutionUpdated: the record seen again with progress (domain/progress.py): the
+        merged record, the fields that moved and the status it had before."""
+
+        TOPIC = "provledger:ExecutionUpdated"
+        record: ExecutionRecord
+        previous_status: Status
+        changed: list[str]
 
         def apply(self, aggregate: Any) -> None:
             aggregate.record = self.record
@@ -151,6 +165,23 @@ class Execution(Aggregate, created_event_name="Recorded"):
             raise ExecutionStateError("a finished record must keep its execution id and case")
         self.trigger_event(self.Finished, record=record)
 
+    def update(self, seen: ExecutionRecord) -> Progress:
+        """Record what `seen` adds to this execution: ExecutionUpdated for the record's
+        progress, ExecutionAnnotated for new or changed tags. A conflict changes nothing."""
+        found = progress(self.record, seen, self.tags)
+        if found.is_conflict:
+            return found
+        if found.record is not None:
+            self.trigger_event(
+                self.Updated,
+                record=found.record,
+                previous_status=self.record.status,
+                changed=found.changed,
+            )
+        elif found.tags:  # an update carries its tags in the record
+            self.annotate(tags=found.tags)
+        return found
+
     def request_reproduction(self, note: str | None = None) -> None:
         self.trigger_event(self.ReproductionRequested, note=note)
 
@@ -173,3 +204,7 @@ class Execution(Aggregate, created_event_name="Recorded"):
         if self.persisted.get(location) == sha256:
             return
         self.trigger_event(self.RecordPersisted, location=location, sha256=sha256, size=size)
+
+
+# The events that carry an execution's whole record, as it stands after them.
+RECORD_EVENTS = (Execution.Recorded, Execution.Finished, Execution.Updated)

@@ -67,6 +67,7 @@ EXECUTIONS = Table(
         ("namespace", "TEXT"),
         ("case_name", "TEXT"),
         ("grp", "TEXT"),
+        ("parent", "TEXT"),  # the execution id of the run this one ran inside
         ("status", "TEXT"),
         ("started", "TEXT"),
         ("ended", "TEXT"),

@@ -69,6 +69,13 @@ class CasesView(Projection):
             self._recorded(session, position, event)
         elif isinstance(event, Execution.Finished):
             self._finished(session, position, event)
+        elif isinstance(event, Execution.Updated):
+            self._updated(session, position, event)
+        elif isinstance(event, Case.Grouped):
+            row = session.get(CASES, str(event.originator_id))
+            if row is not None:
+                row.update(grp=event.group, position=position)
+                session.put(CASES, row)
 
     def _opened(self, session: ViewSession, position: int, event: Case.Opened) -> None:
         row = _new_case_row(event, position)
@@ -110,6 +117,17 @@ class CasesView(Projection):
             session.put(CASES, row)
 
 
+    def _updated(self, session: ViewSession, position: int, event: Execution.Updated) -> None:
+        record = event.record
+        row = session.get(CASES, str(case_id(record.namespace, record.case)))
+        if row is not None:
+            row[f"n_{event.previous_status.value}"] -= 1
+            row[f"n_{record.status.value}"] += 1
+            _seen(row, iso(record.ended))
+            row["position"] = position
+            session.put(CASES, row)
+
+
 def _seen(row: Row, when: str | None) -> None:
     row["first_seen"] = min(filter(None, (row["first_seen"], when)), default=None)
     row["last_seen"] = max(filter(None, (row["last_seen"], when)), default=None)
@@ -121,7 +139,7 @@ def _case_of(event: Any) -> str | None:
         return str(event.originator_id)
     if isinstance(event, Execution.Recorded):
         return str(event.case_id)
-    if isinstance(event, Execution.Finished):
+    if isinstance(event, Execution.Finished | Execution.Updated):
         return str(case_id(event.record.namespace, event.record.case))
     return None
 
@@ -196,7 +214,7 @@ class ExecutionsView(Projection):
             self._recorded(
                 session, position, event.originator_id, event.case_id, event.record, event.timestamp
             )
-        elif isinstance(event, Execution.Finished):
+        elif isinstance(event, Execution.Finished | Execution.Updated):
             old = session.get(EXECUTIONS, str(event.originator_id))
             if old is not None:
                 self._recorded(
@@ -252,6 +270,7 @@ class ExecutionsView(Projection):
             "namespace": record.namespace,
             "case_name": record.case,
             "grp": record.group,
+            "parent": record.parent,
             "status": record.status.value,
             "started": started,
             "ended": iso(record.ended),
@@ -299,6 +318,11 @@ class ExecutionsView(Projection):
     def _apply_deltas(self, row: Row, baseline: Row) -> None:
         if row["id"] == baseline["id"]:
             row.update(deltas={}, change_count=0)
+            return
+        if row["parent"] is not None and baseline["parent"] is None:
+            # A child run (MLflow nested run) is part of its parent, not a peer of the
+            # baseline: it is not compared with it.
+            row.update(deltas=None, change_count=0)
             return
         policy = self.policies.for_importer(row["importer"])
         deltas = diff_configs(baseline["config"], row["config"], policy)

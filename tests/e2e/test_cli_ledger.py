@@ -165,3 +165,43 @@ def test_projections_apply_many_events_per_batch_and_a_bad_batch_size_is_named(
     assert "projection_batch_size" in result.stderr
     monkeypatch.delenv("PROVLEDGER_PROJECTION_BATCH_SIZE")
     assert cli.json("executions") == small  # nothing recorded was changed
+
+
+def test_a_record_file_that_progressed_is_ingested_again_as_an_update(
+    cli: Cli, tmp_path: Path
+) -> None:
+    folder = tmp_path / "job"
+    folder.mkdir()
+    path = folder / "run-9.record.json"
+    record = {
+        "execution_id": "run-9",
+        "case": "ocean",
+        "status": "running",
+        "started": "2026-01-01T10:00:00Z",
+        "metrics": {"energy": [{"value": 1.0, "step": 0}]},
+    }
+    path.write_text(json.dumps(record))
+    assert cli.json("ingest", str(folder))["created"] == 1
+    record.update(status="succeeded", ended="2026-01-01T11:00:00Z", tags={"checked": "yes"})
+    record["metrics"]["energy"].append({"value": 0.5, "step": 1})  # type: ignore[index]
+    path.write_text(json.dumps(record))
+
+    summary = cli.json("ingest", str(folder))
+    assert (summary["created"], summary["updated"], summary["conflicts"]) == (0, 1, 0)
+    assert summary["canonical_chosen"] == 1
+    shown = cli.json("show", "run-9")
+    assert shown["record"]["status"] == "succeeded"
+    assert len(shown["record"]["metrics"]["energy"]) == 2
+    history = cli("history", "run-9").stdout
+    assert "ExecutionUpdated" in history
+    again = cli.json("ingest", str(folder))
+    assert (again["updated"], again["duplicates"]) == (0, 1)
+    assert again["position"] == summary["position"] > 0  # the head, not 0, on a no-op
+
+
+def test_an_ingest_that_finds_no_records_fails_saying_so(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("nothing here")
+    proc = cli("ingest", str(tmp_path / "empty"), check=False)
+    assert proc.returncode == 1
+    assert "no records found" in proc.stderr

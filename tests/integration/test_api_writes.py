@@ -205,3 +205,24 @@ def test_records_of_unforeseen_shapes_are_invalid_items_not_server_errors(api: A
     assert response.status_code == 201, response.text
     outcomes = [i["outcome"] for i in response.json()["items"]]
     assert outcomes == ["invalid", "created"]
+
+
+def test_a_running_execution_posted_again_finished_is_updated(api: Api) -> None:
+    api.post("/api/v1/executions", record("run-1", status="running", ended=None))
+    finished = record("run-1", ended="2026-01-01T11:00:00+00:00", tags={"done": "yes"})
+    response = api.post("/api/v1/executions", finished)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["updated"] == 1
+    (item,) = body["items"]
+    assert (item["outcome"], item["canonical"]) == ("updated", True)
+    assert item["changed_fields"] == ["ended", "status"]
+    read = api.get(f"/api/v1/executions/run-1?min_position={body['position']}").json()
+    assert (read["status"], read["is_canonical"], read["tags"]) == (
+        "succeeded",
+        True,
+        {"done": "yes"},
+    )
+    conflict = api.post("/api/v1/executions", record("run-1", status="failed"))
+    assert conflict.status_code == 409
+    assert "status" in conflict.json()["error"]["message"]

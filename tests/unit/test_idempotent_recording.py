@@ -19,16 +19,25 @@ def test_different_content_under_the_same_id_is_a_conflict_naming_the_fields() -
     head = ledger.events.max_position()
     (result,) = ledger.record([make_record("a", status=Status.FAILED, params={"dt": 9})])
     assert result.outcome is Outcome.CONFLICT
-    assert result.conflicting_fields == ["params", "status"]
-    assert "params, status" in result.message
+    assert result.conflicting_fields == ["params.dt", "status"]
+    assert "params.dt, status" in result.message
     assert ledger.events.max_position() == head
     assert ledger.record_of("a").status is Status.SUCCEEDED
 
 
 def test_duplicates_within_one_batch_are_recorded_once() -> None:
     ledger, views = memory_ledger()
-    results = ledger.record([make_record("a"), make_record("a"), make_record("a", params={"x": 1})])
-    assert sorted(r.outcome.value for r in results) == ["conflict", "created", "duplicate"]
+    results = ledger.record(
+        [
+            make_record("a"),
+            make_record("a"),
+            make_record("a", params={"x": 1}),
+            make_record("a", status=Status.FAILED),
+        ]
+    )
+    outcomes = sorted(r.outcome.value for r in results)
+    assert outcomes == ["conflict", "created", "duplicate", "updated"]
+    assert ledger.record_of("a").params["x"] == 1
     assert len(views.rows("executions")) == 1
 
 

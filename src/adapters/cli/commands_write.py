@@ -54,16 +54,22 @@ def record(
 
 @app.command("ingest")
 def ingest_command(
-    paths: Annotated[list[Path], typer.Argument(help="Folders (walked) or files.")],
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATHS...", help="Folders (walked), files, or postgresql:// MLflow stores."
+        ),
+    ],
     fmt: FormatOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest every record file under the given folders, batched, with a progress bar."""
     from ...application.ingest import ingest
-    from ..readers.walk import count_items, read_items
+    from ..readers.walk import count_items, read_items, sources
     from ..settings import Settings
 
     _check_format(fmt)
+    paths = sources(args)
     with open_ledger() as ledger:
         total = count_items(paths, fmt)
         with progress_bar(not as_json) as progress:
@@ -148,6 +154,7 @@ def _report(summary: object, as_json: bool) -> None:
     assert isinstance(summary, IngestSummary)
     data = {
         "created": summary.created,
+        "updated": summary.updated,
         "duplicates": summary.duplicates,
         "conflicts": summary.conflicts,
         "incomplete": summary.incomplete,
@@ -158,20 +165,30 @@ def _report(summary: object, as_json: bool) -> None:
         "position": summary.position,
         "error_details": [{"path": p, "message": m} for p, m in summary.errors],
         "conflict_details": summary.conflict_details,
+        "update_details": summary.update_details,
+        "skipped_details": [{"path": p, "reason": m} for p, m in summary.skipped_details],
     }
     if as_json:
         print_json(data)
     else:
         console.print(
-            f"created {summary.created}, duplicates {summary.duplicates}, "
+            f"created {summary.created}, updated {summary.updated}, "
+            f"duplicates {summary.duplicates}, "
             f"conflicts {summary.conflicts}, incomplete {summary.incomplete}, "
             f"failed {summary.failed}, errors {summary.error_count}, "
-            f"skipped {summary.skipped} (canonical chosen: {summary.canonical})",
+            f"skipped {summary.skipped} (canonical chosen: {summary.canonical}), "
+            f"position {summary.position}",
             highlight=False,
         )
+        for message in summary.update_details:
+            console.print(f"updated: {escape(message.removeprefix('updated '))}", highlight=False)
+        for path, reason in summary.skipped_details:
+            errors.print(f"[yellow]skipped:[/] {escape(path)}: {escape(reason)}", highlight=False)
         for message in summary.conflict_details:
             errors.print(f"[yellow]conflict:[/] {escape(message)}", highlight=False)
         for _path, message in summary.errors:
             errors.print(f"[red]error:[/] {escape(message)}", highlight=False)
+    if not summary.found_any and summary.error_count == 0:
+        errors.print("[red]error:[/] no records found", highlight=False)
     if not summary.ok:
         raise typer.Exit(1)

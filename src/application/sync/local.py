@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from ...domain.errors import ExecutionNotFoundError, ExecutionStateError
-from ...domain.execution import Execution
+from ...domain.execution import RECORD_EVENTS, Execution
 from ..ledger import Ledger
 from ..ports import PositionedEvent
 from .ports import DataFiles
@@ -49,7 +49,7 @@ def scan(ledger: Ledger) -> LogIndex:
             return index
         for pe in batch:
             event = pe.event
-            if isinstance(event, Execution.Recorded | Execution.Finished):
+            if isinstance(event, RECORD_EVENTS):
                 for ref in event.record.outputs:
                     if ref.sha256:
                         index.producers.setdefault(ref.sha256, set()).add(event.originator_id)

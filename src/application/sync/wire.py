@@ -22,6 +22,7 @@ from ...domain.topics import register_topics
 SYNCED = (
     Execution.Recorded,
     Execution.Finished,
+    Execution.Updated,
     Execution.Annotated,
     Execution.Retracted,
     Execution.ReproductionRequested,

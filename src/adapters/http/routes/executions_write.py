@@ -130,6 +130,7 @@ async def record_executions(
                     position=r.position or None,
                     canonical=r.canonical,
                     conflicting_fields=r.conflicting_fields,
+                    changed_fields=r.changed_fields,
                 )
             )
         outcomes.sort(key=lambda o: o.index)
@@ -148,7 +149,7 @@ async def record_executions(
         raise ApiError(
             409, "record_conflict", message, {"items": [o.model_dump() for o in result.items]}
         )
-    if not result.created:
+    if not result.created:  # 201 only when something new was created
         response.status_code = 200
     return result
 
@@ -161,11 +162,12 @@ def _projected(services: Services) -> int:
 def _summary(outcomes: list[RecordOutcome], position: int) -> RecordBatchResult:
     count = {
         k: sum(o.outcome == k for o in outcomes)
-        for k in ("created", "duplicate", "conflict", "invalid")
+        for k in ("created", "updated", "duplicate", "conflict", "invalid")
     }
     return RecordBatchResult(
         items=outcomes,
         created=count["created"],
+        updated=count["updated"],
         duplicates=count["duplicate"],
         conflicts=count["conflict"],
         invalid=count["invalid"],

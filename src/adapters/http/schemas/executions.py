@@ -17,6 +17,9 @@ class ExecutionPublic(Schema):
     namespace: str
     case_name: str
     group: str | None
+    parent: str | None = Field(
+        default=None, description="The execution id of the run this one ran inside (nested run)"
+    )
     status: str
     is_canonical: bool
     change_count: int
@@ -41,6 +44,7 @@ def execution_fields(row: dict[str, Any]) -> dict[str, Any]:
         "namespace": row["namespace"],
         "case_name": row["case_name"],
         "group": row["grp"],
+        "parent": row["parent"],
         "status": row["status"],
         "is_canonical": bool(row["is_canonical"]),
         "change_count": row["change_count"] or 0,
@@ -103,7 +107,7 @@ class DiffPublic(Schema):
     deltas: Deltas
 
 
-Outcome = Literal["created", "duplicate", "conflict", "invalid"]
+Outcome = Literal["created", "updated", "duplicate", "conflict", "invalid"]
 
 
 class ItemError(Schema):
@@ -120,12 +124,16 @@ class RecordOutcome(Schema):
     position: int | None = Field(default=None, description="Log position (created items)")
     canonical: bool = False
     conflicting_fields: list[str] = Field(default_factory=list)
+    changed_fields: list[str] = Field(
+        default_factory=list, description="What an update moved (outcome `updated`)"
+    )
     error: ItemError | None = None
 
 
 class RecordBatchResult(Schema):
     items: list[RecordOutcome]
     created: int
+    updated: int = 0
     duplicates: int
     conflicts: int
     invalid: int
