@@ -65,19 +65,33 @@ class MemoryViewStore:
         return self._session(names, "")
 
     @contextmanager
-    def _session(self, names: Sequence[str], suffix: str) -> Iterator[MemorySession]:
+    def _session(
+        self, names: Sequence[str], suffix: str, part: str = ""
+    ) -> Iterator[MemorySession]:
         working = copy.deepcopy(self.tables.get(suffix, {}))
-        positions = {n: self.tracking.get(n + suffix, 0) for n in names}
+        positions = {n: self.tracking.get(n + suffix + part, 0) for n in names}
         session = MemorySession(working, positions)
         yield session
         self.tables[suffix] = working
         for name, position in session.positions.items():
-            self.tracking[name + suffix] = position
+            self.tracking[name + suffix + part] = position
 
     def bulk(
-        self, names: Sequence[str], suffix: str, flush_rows: int
+        self, names: Sequence[str], suffix: str, flush_rows: int, part: str = ""
     ) -> AbstractContextManager[MemorySession]:
-        return self._session(names, suffix)
+        return self._session(names, suffix, part)
+
+    def part_positions(self, names: Sequence[str], suffix: str) -> dict[str, int]:
+        prefixes = tuple(f"{name}{suffix}_" for name in names)
+        return {k: v for k, v in self.tracking.items() if k.startswith(prefixes)}
+
+    def join_parts(
+        self, names: Sequence[str], suffix: str, parts: Sequence[str], position: int
+    ) -> None:
+        for name in names:
+            for part in parts:
+                assert self.tracking.pop(name + suffix + part) == position
+            self.tracking[name + suffix] = position
 
     def swap_in(self, projection: Projection, suffix: str, position: int) -> None:
         live = self.tables.setdefault("", {})

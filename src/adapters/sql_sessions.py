@@ -139,11 +139,12 @@ class BulkSqlSession(SqlSession):
         names: Sequence[str],
         suffix: str,
         flush_rows: int,
+        part: str = "",
     ) -> None:
         super().__init__(None, dialect, suffix)
         self.datastore = datastore
         self.flush_rows = flush_rows
-        self._tracked = [name + suffix for name in names]  # every name moves together
+        self._tracked = [name + suffix + part for name in names]  # every name moves together
         self._position = 0
         self._written_position = self._claim()
         self._touched: defaultdict[str, set[str]] = defaultdict(set)  # used since write-out
@@ -239,7 +240,7 @@ class BulkSqlSession(SqlSession):
         for name in self._tracked:
             if stored.get(name) != expected:
                 msg = (
-                    f"projection {name.removesuffix(self.suffix)!r}: another rebuild is writing "
+                    f"projection {name.split(self.suffix)[0]!r}: another rebuild is writing "
                     "the same fresh tables (its position moved under this one); this rebuild "
                     "stops, run it again once the other has finished"
                 )

@@ -130,14 +130,49 @@ class SqlViewStore:
                     set_position(c, self.dialect, name, position)
 
     @contextmanager
-    def bulk(self, names: Sequence[str], suffix: str, flush_rows: int) -> Iterator[BulkSqlSession]:
-        session = BulkSqlSession(self.datastore, self.dialect, names, suffix, flush_rows)
+    def bulk(
+        self, names: Sequence[str], suffix: str, flush_rows: int, part: str = ""
+    ) -> Iterator[BulkSqlSession]:
+        if part:  # a part of a split rebuild tracks its own position
+            with self.write() as c:
+                for name in names:
+                    c.execute(
+                        self.dialect.sql(
+                            f"INSERT INTO {TRACKING} (name, position) VALUES (?, 0) "
+                            "ON CONFLICT (name) DO NOTHING"
+                        ),
+                        (name + suffix + part,),
+                    )
+        session = BulkSqlSession(self.datastore, self.dialect, names, suffix, flush_rows, part)
         complete = False
         try:
             yield session
             complete = True
         finally:
             session.close(complete=complete)
+
+    def part_positions(self, names: Sequence[str], suffix: str) -> dict[str, int]:
+        prefixes = tuple(f"{name}{suffix}_" for name in names)
+        return {n: p for n, p in self.positions().items() if n.startswith(prefixes)}
+
+    def join_parts(
+        self, names: Sequence[str], suffix: str, parts: Sequence[str], position: int
+    ) -> None:
+        with self.write() as c:
+            self.dialect.lock(c)
+            wanted = [name + suffix + part for name in names for part in parts]
+            found = tracked_positions(c, self.dialect, wanted, for_update=True)
+            behind = [n for n in wanted if found.get(n) != position]
+            if behind:
+                msg = (
+                    f"rebuild parts {', '.join(behind)} did not reach position {position} "
+                    "(another rebuild recreated the fresh tables?); the live tables are unchanged"
+                )
+                raise RebuildConflictError(msg)
+            for name in names:
+                set_position(c, self.dialect, name + suffix, position)
+            for part_name in wanted:
+                c.execute(self.dialect.sql(f"DELETE FROM {TRACKING} WHERE name = ?"), (part_name,))
 
     def swap_in(self, projection: Projection, suffix: str, position: int) -> None:
         with self.write(ddl=True) as c:  # under the lock that drop and ensure take too
@@ -160,10 +195,13 @@ class SqlViewStore:
             )
 
     def drop(self, projection: Projection, suffix: str) -> None:
+        parts = f"{projection.name}{suffix}_"  # the tracking rows of a split rebuild's parts
         with self.write(ddl=True) as c:
             for table in projection.tables:
                 c.execute(f"DROP TABLE IF EXISTS {table.name}{suffix}")
             c.execute(
-                self.dialect.sql(f"DELETE FROM {TRACKING} WHERE name = ?"),
-                (projection.name + suffix,),
+                self.dialect.sql(
+                    f"DELETE FROM {TRACKING} WHERE name = ? OR substr(name, 1, ?) = ?"
+                ),
+                (projection.name + suffix, len(parts), parts),
             )

@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+from uuid import UUID
 
 from ..application.bulk_tuning import paused_cycle_collector
 from ..application.ports import EventStore, PositionedEvent
+from ..domain.case import Case
+from ..domain.execution import Execution
 from .views import Projection, ViewSession
 
 REBUILD_SUFFIX = "__rebuild"
@@ -47,10 +50,22 @@ class ViewStore(Protocol):
         ...
 
     def bulk(
-        self, names: Sequence[str], suffix: str, flush_rows: int
+        self, names: Sequence[str], suffix: str, flush_rows: int, part: str = ""
     ) -> AbstractContextManager[BulkSession]:
         """A rebuild's session over fresh tables, writing out about every `flush_rows` changed
-        rows; the rest is written out when it closes."""
+        rows; the rest is written out when it closes. A `part` of a rebuild split across
+        processes tracks its own position (`<name><suffix><part>`)."""
+        ...
+
+    def part_positions(self, names: Sequence[str], suffix: str) -> dict[str, int]:
+        """The tracked positions of the parts of a split rebuild."""
+        ...
+
+    def join_parts(
+        self, names: Sequence[str], suffix: str, parts: Sequence[str], position: int
+    ) -> None:
+        """Every part has reached `position`: the fresh tables are complete up to it (else
+        RebuildConflictError)."""
         ...
 
     def swap_in(self, projection: Projection, suffix: str, position: int) -> None:
@@ -59,6 +74,15 @@ class ViewStore(Protocol):
         ...
 
     def drop(self, projection: Projection, suffix: str) -> None: ...
+
+
+class PartLauncher(Protocol):
+    """Runs the parts of a split rebuild, each in its own process (adapters/rebuild_parts.py):
+    part k of n calls `ProjectionRunner.rebuild_part(names, k, n, head)` on its own runner."""
+
+    def start(self, names: list[str], jobs: int, head: int) -> list[Future[None]]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -94,9 +118,17 @@ class ProjectionRunner:
         return self._run(list(self.projections), until, on_progress)
 
     def rebuild(
-        self, names: Sequence[str] | None = None, on_progress: Progress | None = None
+        self,
+        names: Sequence[str] | None = None,
+        on_progress: Progress | None = None,
+        *,
+        jobs: int = 1,
+        launcher: PartLauncher | None = None,
     ) -> int:
-        """Rebuild from position 0 into fresh tables, swapped in when they have caught up."""
+        """Rebuild from position 0 into fresh tables, swapped in when they have caught up.
+
+        With `jobs` > 1 and a `launcher`, the log is split by case across `jobs` processes,
+        each applying its share into the same fresh tables; one swap follows."""
         chosen = list(names or self.projections)
         unknown = [n for n in chosen if n not in self.projections]
         if unknown:
@@ -106,7 +138,10 @@ class ProjectionRunner:
             self.views.drop(self.projections[name], REBUILD_SUFFIX)
             self.views.ensure(self.projections[name], REBUILD_SUFFIX)
         try:
-            position = self._rebuild_into(chosen, on_progress)
+            if jobs > 1 and launcher is not None:
+                position = self._rebuild_in_parts(chosen, jobs, launcher, on_progress)
+            else:
+                position = self._rebuild_into(chosen, on_progress)
             for name in chosen:
                 self.views.swap_in(self.projections[name], REBUILD_SUFFIX, position)
         except RebuildConflictError:
@@ -161,6 +196,51 @@ class ProjectionRunner:
                 if on_progress:
                     on_progress(position, head)
         return position
+
+    def _rebuild_in_parts(
+        self, names: list[str], jobs: int, launcher: PartLauncher, on_progress: Progress | None
+    ) -> int:
+        head = self.events.max_position()
+        parts = [part_suffix(k, jobs) for k in range(jobs)]
+        try:
+            futures = launcher.start(names, jobs, head)
+            pending = set(futures)
+            while pending:
+                _done, pending = wait(pending, timeout=0.5)
+                if on_progress:
+                    reached = self.views.part_positions(names, REBUILD_SUFFIX).values()
+                    on_progress(min((max(0, p) for p in reached), default=0), head)
+            for future in futures:
+                future.result()  # a part's error is the rebuild's
+        finally:
+            launcher.close()
+        self.views.join_parts(names, REBUILD_SUFFIX, parts, head)
+        return head
+
+    def rebuild_part(self, names: Sequence[str], part: int, jobs: int, head: int) -> None:
+        """One part of a split rebuild: read the whole log up to `head`, apply the events of
+        the cases that fall in this part (a case's uuid modulo `jobs`) into the fresh tables.
+        Projections that are not per case are applied whole by part 0."""
+        split = [self.projections[n] for n in names if self.projections[n].per_case]
+        whole = [self.projections[n] for n in names if not self.projections[n].per_case]
+        whole = whole if part == 0 else []
+        executions: set[UUID] = set()  # this part's executions, learnt from ExecutionRecorded
+        bulk = self.views.bulk(names, REBUILD_SUFFIX, self.batch_size, part_suffix(part, jobs))
+        with paused_cycle_collector(), bulk as session:
+            for batch in read_ahead(self.events, 0, head, self.batch_size):
+                ours = [i for i in batch if _in_part(i.event, part, jobs, executions)]
+                for projection in split:
+                    projection.prefetch(session, [i.event for i in ours])
+                for projection in whole:
+                    projection.prefetch(session, [i.event for i in batch])
+                if split:
+                    for item in ours:
+                        for projection in split:
+                            projection.handle(session, item.position, item.event)
+                for item in batch if whole else ():
+                    for projection in whole:
+                        projection.handle(session, item.position, item.event)
+                session.checkpoint(batch[-1].position)
 
     def _run(self, names: list[str], until: int | None, on_progress: Progress | None) -> int:
         with paused_cycle_collector(), _PageReader(self.events) as pages:
@@ -226,6 +306,25 @@ class _PageReader:
         if self._reader is None:
             self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-read")
         self._ahead = (after, limit, self._reader.submit(self.events.read, after, limit))
+
+
+def part_suffix(part: int, jobs: int) -> str:
+    return f"_{part}of{jobs}"
+
+
+def _in_part(event: Any, part: int, jobs: int, executions: set[UUID]) -> bool:
+    """Whether `event` belongs to this part: a case's events, and its executions', go to
+    the part of the case's uuid; anything else to part 0."""
+    if isinstance(event, Case.Event):
+        return event.originator_id.int % jobs == part
+    if isinstance(event, Execution.Recorded):
+        if event.case_id.int % jobs == part:
+            executions.add(event.originator_id)
+            return True
+        return False
+    if isinstance(event, Execution.Event):
+        return event.originator_id in executions
+    return part == 0
 
 
 def read_ahead(

@@ -39,6 +39,10 @@ class ViewSession(Protocol):
 class Projection(ABC):
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
+    # Whether its rows depend on one case's events only, so a rebuild may split the log by
+    # case across processes (`projections rebuild --jobs N`); otherwise one process applies
+    # all of it.
+    per_case: ClassVar[bool] = False
 
     @abstractmethod
     def handle(self, session: ViewSession, position: int, event: Any) -> None: ...
@@ -56,6 +60,7 @@ class CasesView(Projection):
 
     name = "cases"
     tables = (CASES,)
+    per_case = True
 
     def prefetch(self, session: ViewSession, events: Sequence[Any]) -> None:
         session.prefetch(CASES, filter(None, map(_case_of, events)))
@@ -188,6 +193,7 @@ class ExecutionsView(Projection):
 
     name = "executions"
     tables = (EXECUTIONS, EXECUTION_CANONICALS)
+    per_case = True
 
     def __init__(self, policies: DeltaPolicies | None = None) -> None:
         self.policies = policies or DeltaPolicies()

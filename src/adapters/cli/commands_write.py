@@ -127,14 +127,28 @@ def projections_rebuild(
     names: Annotated[
         list[str] | None, typer.Argument(help="cases, executions (default: all)")
     ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=1, max=64, help="Processes to split the log across.")
+    ] = 1,
 ) -> None:
     """Rebuild read models from position 0 into fresh tables, swapped in at the end."""
+    from ..rebuild_parts import ProcessPartLauncher
+    from ..settings import Settings
+
     with open_ledger() as ledger:
+        known = [s.name for s in ledger.runner.status()]
+        unknown = [n for n in names or () if n not in known]
+        if unknown:
+            fail(f"no projection named {', '.join(unknown)} (known: {', '.join(known)})")
         head = ledger.events.max_position()
+        launcher = ProcessPartLauncher(Settings().store()) if jobs > 1 else None
         with progress_bar(True) as progress:
             task = progress.add_task("rebuilding", total=head or 1)
             ledger.runner.rebuild(
-                names or None, on_progress=lambda pos, _head: progress.update(task, completed=pos)
+                names or None,
+                on_progress=lambda pos, _head: progress.update(task, completed=pos),
+                jobs=jobs,
+                launcher=launcher,
             )
             progress.update(task, completed=head or 1)
         for status in ledger.runner.status():
