@@ -127,23 +127,44 @@ def config_fields(record: ExecutionRecord) -> dict[str, Any]:
 def diff_configs(
     canonical: Mapping[str, Any], current: Mapping[str, Any], policy: DeltaPolicy | None = None
 ) -> Delta:
-    """`{field: {"canonical": a, "current": b}}` for every compared field whose value differs
-    (a field absent on one side counts as None there)."""
+    """`{field: {"canonical": a, "current": b}}` for every compared field whose value differs.
+
+    A field the current execution does not have (absent or None) is *missing*, not changed: it
+    is left out here and named by `missing_fields`. A field only the current execution has is a
+    change (canonical None)."""
     compares = (policy or DEFAULT_POLICY).compares
     before = canonical.get
-    changed = [key for key, value in current.items() if before(key) != value and compares(key)]
-    if canonical.keys() != current.keys():
-        changed += [
-            key
-            for key in canonical.keys() - current.keys()
-            if canonical[key] is not None and compares(key)
-        ]
+    changed = [
+        key
+        for key, value in current.items()
+        if value is not None and before(key) != value and compares(key)
+    ]
     changed.sort()
     now = current.get
     return {key: {"canonical": before(key), "current": now(key)} for key in changed}
+
+
+def missing_fields(
+    canonical: Mapping[str, Any], current: Mapping[str, Any], policy: DeltaPolicy | None = None
+) -> list[str]:
+    """The compared fields the canonical has a value for and the current execution does not
+    (absent or None), sorted: what an incomplete execution could not tell."""
+    compares = (policy or DEFAULT_POLICY).compares
+    now = current.get
+    return sorted(
+        key
+        for key, value in canonical.items()
+        if value is not None and now(key) is None and compares(key)
+    )
 
 
 def config_deltas(
     canonical: ExecutionRecord, current: ExecutionRecord, policy: DeltaPolicy | None = None
 ) -> Delta:
     return diff_configs(config_fields(canonical), config_fields(current), policy)
+
+
+def config_missing(
+    canonical: ExecutionRecord, current: ExecutionRecord, policy: DeltaPolicy | None = None
+) -> list[str]:
+    return missing_fields(config_fields(canonical), config_fields(current), policy)

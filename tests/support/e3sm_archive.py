@@ -116,6 +116,12 @@ class E3smRun:
     git_describe: str = "v3.0.2-2-g7c4ec379a6"
     gz: bool = True
     omit: tuple[str, ...] = ()
+    case_status_text: str | None = None  # instead of CASE_STATUS[status]
+    # Timing lines by label ("Init Time", "Curr Date", "LID" …): a new value, or None to drop.
+    timing_edit: dict[str, str | None] = field(default_factory=dict)
+    timing_gz: bool = False
+    git_url: str = "git@github.com:E3SM-Project/E3SM.git"
+    git_branch: str = "maint-3.0"
     extra: dict[str, bytes] = field(default_factory=dict)  # relative path -> raw bytes
 
     def values(self) -> dict[str, str]:
@@ -146,16 +152,24 @@ class E3smRun:
             "env_build": (f"{docs}/env_build.xml.{lid}{gz}", ENV_BUILD.format(**v)),
             "env_run": (f"{docs}/env_run.xml.{lid}{gz}", ENV_RUN.format(**v)),
             "readme_case": (f"{docs}/README.case.{lid}{gz}", README.format(**v)),
-            "case_status": (f"CaseStatus.{lid}{gz}", CASE_STATUS[self.status]),
-            "e3sm_timing": (f"e3sm_timing.{self.case}.{lid}", TIMING.format(**v)),
+            "case_status": (
+                f"CaseStatus.{lid}{gz}",
+                self.case_status_text
+                if self.case_status_text is not None
+                else CASE_STATUS[self.status],
+            ),
+            "e3sm_timing": (
+                f"e3sm_timing.{self.case}.{lid}{'.gz' if self.timing_gz else ''}",
+                edit_timing(TIMING.format(**v), self.timing_edit),
+            ),
             "git_describe": (f"GIT_DESCRIBE.{lid}{gz}", self.git_describe + "\n"),
             "git_config": (
                 f"GIT_CONFIG.{lid}{gz}",
-                '[remote "origin"]\n\turl = git@github.com:E3SM-Project/E3SM.git\n',
+                f'[remote "origin"]\n\turl = {self.git_url}\n',
             ),
             "git_status": (
                 f"GIT_STATUS.{lid}{gz}",
-                "On branch maint-3.0\nnothing to commit, working tree clean\n",
+                f"On branch {self.git_branch}\nnothing to commit, working tree clean\n",
             ),
         }
         out: dict[str, bytes] = {}
@@ -179,6 +193,18 @@ class E3smRun:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         return exec_dir
+
+
+def edit_timing(text: str, edits: dict[str, str | None]) -> str:
+    """The timing text with the lines labelled by `edits` given a new value or dropped."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        label = line.split(":", 1)[0].strip()
+        if label not in edits:
+            out.append(line)
+        elif edits[label] is not None:
+            out.append(f"{line.split(':', 1)[0]}: {edits[label]}\n")
+    return "".join(out)
 
 
 def exec_id(n: int) -> str:

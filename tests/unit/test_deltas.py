@@ -3,7 +3,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provledger.domain.deltas import DeltaPolicy, config_deltas, config_fields, diff_configs
+from provledger.domain.deltas import (
+    DeltaPolicy,
+    config_deltas,
+    config_fields,
+    config_missing,
+    diff_configs,
+    missing_fields,
+)
 from provledger.domain.record import CodeVersion, Spec
 from tests.unit.records import make_record
 
@@ -64,7 +71,7 @@ def test_the_change_count_is_the_number_of_differing_keys(
     a: dict[str, Any], b: dict[str, Any]
 ) -> None:
     deltas = diff_configs(a, b, DeltaPolicy(include=("*",), exclude=()))
-    assert len(deltas) == sum(1 for k in set(a) | set(b) if a.get(k) != b.get(k))
+    assert len(deltas) == sum(1 for k in b if b[k] is not None and a.get(k) != b[k])
     for change in deltas.values():
         assert change["canonical"] != change["current"]
 
@@ -103,13 +110,53 @@ def test_config_fields_are_the_flattened_builtins_of_spec_params_and_code_withou
 
 
 @given(configs, configs)
-def test_a_field_missing_on_one_side_differs_only_from_a_value_that_is_not_none(
+def test_a_field_only_the_canonical_has_is_missing_not_changed(
     canonical: dict[str, Any], current: dict[str, Any]
 ) -> None:
     expected = {
-        key: {"canonical": canonical.get(key), "current": current.get(key)}
-        for key in sorted(canonical.keys() | current.keys())
-        if canonical.get(key) != current.get(key)
+        key: {"canonical": canonical.get(key), "current": current[key]}
+        for key in sorted(current)
+        if current[key] is not None and canonical.get(key) != current[key]
     }
     policy = DeltaPolicy(include=("*",), exclude=())
     assert diff_configs(canonical, current, policy) == expected
+    missing = missing_fields(canonical, current, policy)
+    assert missing == sorted(
+        k for k, v in canonical.items() if v is not None and current.get(k) is None
+    )
+    assert not set(missing) & set(expected)
+
+
+@given(configs, configs)
+def test_every_differing_field_is_either_changed_or_missing(
+    canonical: dict[str, Any], current: dict[str, Any]
+) -> None:
+    policy = DeltaPolicy(include=("*",), exclude=())
+    differing = {k for k in canonical.keys() | current.keys() if canonical.get(k) != current.get(k)}
+    found = set(diff_configs(canonical, current, policy)) | set(
+        missing_fields(canonical, current, policy)
+    )
+    assert found == differing
+
+
+def test_an_incomplete_execution_without_a_field_has_it_missing_and_no_delta_for_it() -> None:
+    canonical = make_record("a", params={"compiler": "gnu", "mpilib": "openmpi"})
+    current = make_record("b", params={"compiler": "intel"})
+    assert config_deltas(canonical, current) == {
+        "params.compiler": {"canonical": "gnu", "current": "intel"}
+    }
+    assert config_missing(canonical, current) == ["params.mpilib"]
+
+
+def test_a_field_only_the_current_execution_has_is_a_change() -> None:
+    canonical = make_record("a", params={})
+    current = make_record("b", params={"compiler": "intel"})
+    assert config_deltas(canonical, current) == {
+        "params.compiler": {"canonical": None, "current": "intel"}
+    }
+    assert config_missing(canonical, current) == []
+
+
+def test_missing_fields_follow_the_policy() -> None:
+    policy = DeltaPolicy(include=("params.x",), exclude=())
+    assert missing_fields({"params.x": 1, "params.y": 1}, {}, policy) == ["params.x"]

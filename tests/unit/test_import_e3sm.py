@@ -7,6 +7,8 @@ import gzip
 import os
 from pathlib import Path
 
+import pytest
+
 from provledger.adapters.readers.walk import count_items, read_items
 from provledger.application.ingest import ReadItem
 from provledger.domain.record import Status
@@ -265,3 +267,137 @@ def test_the_same_archive_read_twice_gives_identical_records(tmp_path: Path) -> 
     assert a == b
     assert a.artifacts == c.artifacts
     assert a.spec == c.spec
+
+
+XML = ("env_case", "env_build", "env_run", "readme_case")
+
+
+def test_without_the_xml_files_the_timing_header_gives_the_case_settings(tmp_path: Path) -> None:
+    E3smRun(omit=XML).write(tmp_path / "perf")
+    record = only(items(tmp_path / "perf")).record
+    assert record is not None
+    assert record.status is Status.INCOMPLETE
+    assert (record.namespace, record.case) == ("ac.user", "v3.LR.historical_0121")
+    assert record.environment is not None
+    assert (record.environment.machine, record.environment.user) == ("chrysalis", "ac.user")
+    resolved = record.spec.resolved if record.spec else {}
+    assert resolved["machine"] == "chrysalis"
+    assert resolved["case_root"] == "/home/ac.user/cases/v3.LR.historical_0121"
+    assert resolved["grid_resolution"].startswith("a%ne30np4.pg2")
+    assert resolved["compset_alias"].startswith("20TR_EAM%CMIP6")
+    assert resolved["initialization_type"] == "startup"
+    assert (resolved["stop_option"], resolved["stop_n"]) == ("nyears", "1")
+    assert resolved["campaign"] == "v3.LR.historical"
+    assert record.attributes["from_timing_header"] == [
+        "CASE",
+        "MACH",
+        "REALUSER",
+        "CASEROOT",
+        "GRID",
+        "COMPSET",
+        "RUN_TYPE",
+        "STOP_OPTION",
+        "STOP_N",
+    ]
+    assert record.attributes["run_length_days"] == 365
+
+
+def test_the_xml_files_win_over_the_timing_header(tmp_path: Path) -> None:
+    run = E3smRun(timing_edit={"Machine": "elsewhere", "run type": "branch, continue_run = X"})
+    run.write(tmp_path)
+    record = only(items(tmp_path)).record
+    assert record is not None
+    assert record.spec is not None
+    assert record.spec.resolved["machine"] == "chrysalis"
+    assert record.spec.resolved["initialization_type"] == "startup"
+    assert "from_timing_header" not in record.attributes
+
+
+def test_curr_date_is_kept_as_local_time_and_never_taken_as_utc(tmp_path: Path) -> None:
+    E3smRun(omit=("case_status",)).write(tmp_path)
+    record = only(items(tmp_path)).record
+    assert record is not None
+    assert (record.started, record.ended) == (None, None)
+    assert record.attributes["run_started_local"] == "2025-12-18T20:09:33"
+    assert record.attributes["run_ended_local"] == "2025-12-18T20:54:58"
+    assert record.attributes["local_time_zone"] == "unknown"
+
+
+def test_a_timing_file_without_init_time_gives_no_start(tmp_path: Path) -> None:
+    E3smRun(omit=("case_status",), timing_edit={"Init Time": None}).write(tmp_path)
+    record = only(items(tmp_path)).record
+    assert record is not None
+    assert "run_started_local" not in record.attributes
+    assert record.attributes["run_ended_local"] == "2025-12-18T20:54:58"
+    assert "init_time_sec" not in record.metrics
+
+
+def test_a_run_with_case_status_times_keeps_no_local_copies(tmp_path: Path) -> None:
+    E3smRun().write(tmp_path)
+    record = only(items(tmp_path)).record
+    assert record is not None
+    assert not {"run_started_local", "run_ended_local", "local_time_zone"} & set(record.attributes)
+
+
+@pytest.mark.parametrize(
+    "lid",
+    [
+        "9459679.chadmin1.180517-114852",
+        "123456.desched1.ib0.example.org.240101-000000",
+        "123[4].pbs01.240101-000000",
+        "240101-120000",
+    ],
+)
+def test_the_lid_forms_cime_writes_are_execution_directories(tmp_path: Path, lid: str) -> None:
+    E3smRun(exec_id=lid).write(tmp_path)
+    record = only(items(tmp_path)).record
+    assert record is not None
+    assert (record.execution_id, record.status) == (lid, Status.SUCCEEDED)
+
+
+def test_a_host_named_lid_is_read_from_an_upload_too(tmp_path: Path) -> None:
+    lid = "9459679.chadmin1.180517-114852"
+    upload = write_tar_gz([E3smRun(exec_id=lid)], tmp_path / "up.tar.gz")
+    record = only(items(upload)).record
+    assert record is not None
+    assert record.execution_id == lid
+
+
+def test_a_bare_stamp_directory_without_e3sm_files_is_not_an_execution(tmp_path: Path) -> None:
+    (tmp_path / "240101-120000").mkdir()
+    (tmp_path / "240101-120000" / "notes.txt").write_text("x")
+    assert items(tmp_path) == []
+
+
+def test_a_directory_of_run_files_whose_name_is_no_lid_is_skipped_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    E3smRun(exec_id="copy-of-run").write(tmp_path)
+    item = only(items(tmp_path))
+    assert item.skipped
+    assert item.record is None
+    assert item.path.endswith("copy-of-run")
+    assert item.error is not None
+    assert "'copy-of-run' is not an execution LID" in item.error
+
+
+def test_a_case_identity_setting_that_is_not_known_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVLEDGER_E3SM_CASE_IDENTITY", "host")
+    E3smRun().write(tmp_path)
+    item = only(items(tmp_path))
+    assert item.error is not None
+    assert "PROVLEDGER_E3SM_CASE_IDENTITY must be 'user' or 'machine', not 'host'" in item.error
+
+
+@pytest.mark.parametrize("fmt", ["auto", "e3sm"])
+def test_bare_stamp_and_misnamed_runs_in_an_upload_are_read_and_skipped_as_in_a_folder(
+    tmp_path: Path, fmt: str
+) -> None:
+    runs = [E3smRun(exec_id="240101-120000"), E3smRun(exec_id="copy-of-run")]
+    found = items(write_zip(runs, tmp_path / "up.zip"), fmt=fmt)
+    assert [i.record.execution_id for i in found if i.record] == ["240101-120000"]
+    skipped = [i for i in found if i.skipped]
+    assert len(skipped) == 1
+    assert skipped[0].path.endswith("up.zip!ac.user/v3.LR.historical_0121/copy-of-run")

@@ -82,8 +82,80 @@ def test_timing_gives_lid_end_and_a_start_derived_from_init_run_final_times() ->
     )
     out = parse.timing(text)
     assert out["lid"] == "1081156.251218-200923"
-    assert out["curr_date"] == datetime(2025, 12, 18, 20, 54, 58, tzinfo=UTC)
-    assert out["run_start"].isoformat().startswith("2025-12-18T20:09:33")
+    assert out["curr_date"] == datetime(2025, 12, 18, 20, 54, 58)  # local time: naive
+    assert out["run_start"] == datetime(2025, 12, 18, 20, 9, 33)  # to the second, as SimBoard
+
+
+TIMES = {
+    "Init": "    Init Time   :     124.909 seconds\n",
+    "Run": "    Run Time    :    2599.194 seconds        7.121 seconds/day\n",
+    "Final": "    Final Time  :       0.375 seconds\n",
+}
+
+
+@pytest.mark.parametrize("left_out", ["Init", "Run", "Final"])
+def test_a_missing_time_leaves_the_run_start_unknown(left_out: str) -> None:
+    text = "  Curr Date   : Thu Dec 18 20:54:58 2025\n" + "".join(
+        line for key, line in TIMES.items() if key != left_out
+    )
+    out = parse.timing(text)
+    assert out["curr_date"] == datetime(2025, 12, 18, 20, 54, 58)
+    assert "run_start" not in out
+
+
+@pytest.mark.parametrize("value", ["not-a-number", "", "seconds"])
+def test_a_malformed_or_empty_time_leaves_the_run_start_unknown(value: str) -> None:
+    text = (
+        "  Curr Date   : Thu Dec 18 20:54:58 2025\n"
+        f"    Init Time   : {value}\n" + TIMES["Run"] + TIMES["Final"]
+    )
+    out = parse.timing(text)
+    assert "init" not in out["seconds"]
+    assert "run_start" not in out
+
+
+@pytest.mark.parametrize("curr", ["  Curr Date   : Invalid Date Format\n", ""])
+def test_a_malformed_or_missing_curr_date_leaves_both_times_unknown(curr: str) -> None:
+    out = parse.timing("  LID : 1081156.251218-200923\n" + curr + "".join(TIMES.values()))
+    assert out["lid"] == "1081156.251218-200923"
+    assert "curr_date" not in out
+    assert "run_start" not in out
+
+
+def test_a_single_digit_day_as_ctime_writes_it_is_read() -> None:
+    out = parse.timing("  Curr Date   : Thu Dec  4 20:54:58 2025\n")
+    assert out["curr_date"] == datetime(2025, 12, 4, 20, 54, 58)
+
+
+def test_the_timing_header_gives_machine_user_case_grid_compset_run_type_and_stop() -> None:
+    text = (
+        "---------------- TIMING PROFILE ---------------------\n"
+        "  Case        : b.e21.B1850.f09_g17.001\n"
+        "  LID         : 9459679.chadmin1.180517-114852\n"
+        "  Machine     : cheyenne\n"
+        "  Caseroot    : /glade/u/home/jdoe/cases/b.e21.B1850.f09_g17.001\n"
+        "  Timeroot    : /glade/u/home/jdoe/cases/b.e21.B1850.f09_g17.001/Tools\n"
+        "  User        : jdoe\n"
+        "  Curr Date   : Thu May 17 11:48:52 2018\n"
+        "  grid        : a%0.9x1.25_l%0.9x1.25_oi%gx1v7_r%r05_g%gland4_w%null_m%gx1v7\n"
+        "  compset     : 1850_CAM60_CLM50%BGC-CROP_CICE_POP2%ECO_MOSART_CISM2%NOEVOLVE"
+        "_WW3_BGC%BDRD\n"
+        "  run type    : hybrid, continue_run = TRUE (inittype = FALSE)\n"
+        "  stop option : nmonths, stop_n = 6\n"
+        "  run length  : 181 days (180.97916666666666 for ocean)\n"
+    )
+    out = parse.timing(text)
+    assert out["lid"] == "9459679.chadmin1.180517-114852"
+    assert (out["case"], out["machine"], out["user"]) == (
+        "b.e21.B1850.f09_g17.001",
+        "cheyenne",
+        "jdoe",
+    )
+    assert out["case_root"] == "/glade/u/home/jdoe/cases/b.e21.B1850.f09_g17.001"
+    assert out["grid"].startswith("a%0.9x1.25")
+    assert out["compset"].startswith("1850_CAM60")
+    assert (out["run_type"], out["stop_option"], out["stop_n"]) == ("hybrid", "nmonths", "6")
+    assert out["run_length_days"] == "181"
 
 
 def test_git_files_give_tag_hash_branch_and_an_https_url() -> None:
@@ -91,7 +163,10 @@ def test_git_files_give_tag_hash_branch_and_an_https_url() -> None:
         "v2.0.0-beta.3-3091",
         "3219b44fc",
     )
-    assert parse.git_describe("not-a-tag") == (None, None)
+    # Other describe outputs as SimBoard reads them: the text up to the first `-`, `-g<hash>`.
+    assert parse.git_describe("release-2024-gabcdef1\n") == ("release", "abcdef1")
+    assert parse.git_describe("not-a-tag") == ("not", None)
+    assert parse.git_describe("") == (None, None)
     config = '[remote "origin"]\n\turl = git@github.com:E3SM-Project/E3SM.git\n'
     assert parse.git_remote_url(config) == "https://github.com/E3SM-Project/E3SM.git"
     assert parse.git_status("On branch feature/59-automate-ingestion\n")[0] == (

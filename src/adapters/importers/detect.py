@@ -61,7 +61,7 @@ def units(root: Path, fmt: str) -> Iterator[Unit]:
         db = _mlflow_db(root, fmt, explicit=True)
         yield db or Unit("archive" if archives.is_archive(root) else "file", root)
         return
-    if wants(fmt, "e3sm") and e3sm_files.is_execution_dir(root.name):
+    if wants(fmt, "e3sm") and e3sm_files.is_execution_path(root):
         yield Unit("e3sm", root)
         return
     if wants(fmt, "mlflow") and mlflow.is_store(root):
@@ -78,13 +78,16 @@ def units(root: Path, fmt: str) -> Iterator[Unit]:
                 if _symlink_loop(path):
                     yield Unit("error", path, "symbolic link loop (not followed)")
                 continue
-            if wants(fmt, "e3sm") and e3sm_files.is_execution_dir(name):
+            if wants(fmt, "e3sm") and e3sm_files.is_execution_path(path):
                 yield Unit("e3sm", path)
             elif wants(fmt, "mlflow") and mlflow.is_store(path):
                 yield Unit("mlflow", path)
             else:
                 keep.append(name)
         dirnames[:] = keep
+        why = e3sm_files.skip_reason(here.name, filenames) if wants(fmt, "e3sm") else None
+        if why is not None:
+            yield Unit("skip", here, why)
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
@@ -237,9 +240,9 @@ def _wanted_member(fmt: str) -> Callable[[str], bool]:
     def wanted(name: str) -> bool:
         parts = name.replace("\\", "/").split("/")
         in_exec = any(e3sm_files.is_execution_dir(p) for p in parts[:-1])
-        if in_exec:
+        if in_exec or fmt == "e3sm":  # also bare-stamp LIDs and misnamed runs (to skip)
             return any(spec.pattern.match(parts[-1]) for spec in e3sm_files.SPECS)
-        return fmt != "e3sm"
+        return True
 
     return wanted
 

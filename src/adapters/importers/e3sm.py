@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,49 @@ def _parents(exec_dir: Path, top: Path | None) -> tuple[str | None, str | None]:
     return names[1], names[0]
 
 
+# The timing file header (CIME get_timing.py) stands in for env_*.xml entries it repeats, when
+# the XML files do not give them.
+_FROM_TIMING = (
+    ("CASE", "case"),
+    ("MACH", "machine"),
+    ("REALUSER", "user"),
+    ("CASEROOT", "case_root"),
+    ("GRID", "grid"),
+    ("COMPSET", "compset"),
+    ("RUN_TYPE", "run_type"),
+    ("STOP_OPTION", "stop_option"),
+    ("STOP_N", "stop_n"),
+)
+CASE_IDENTITY_ENV = "PROVLEDGER_E3SM_CASE_IDENTITY"
+CASE_IDENTITIES = ("user", "machine")
+
+
+def case_identity(where: str) -> str:
+    """`user`: a case is (case name, user), the default; `machine`: (case name, machine, user),
+    as SimBoard since its a644c19 (the namespace becomes `<user>@<machine>`)."""
+    value = os.environ.get(CASE_IDENTITY_ENV, "").strip().lower() or "user"
+    if value not in CASE_IDENTITIES:
+        raise ImportFileError(
+            where, f"{CASE_IDENTITY_ENV} must be 'user' or 'machine', not {value!r}"
+        )
+    return value
+
+
+def _with_timing_header(env: dict[str, str], timing: dict[str, Any] | None) -> list[str]:
+    """Fill the entries env_*.xml did not give from the timing header; the names filled."""
+    filled = []
+    for key, header in _FROM_TIMING:
+        value = (timing or {}).get(header)
+        if not env.get(key) and value:
+            env[key] = value
+            filled.append(key)
+    return filled
+
+
+def _local(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
 def _record(
     exec_name: str,
     v: dict[str, Any],
@@ -213,15 +257,28 @@ def _record(
     timing: dict[str, Any] | None = v["timing"]
     if timing is not None and not timing.get("lid"):
         missing.append("LID (e3sm_timing has no LID)")
-    timing_case = (timing or {}).get("case")
-    case = _first_name((env.get("CASE"), timing_case, case_dir), "unknown")
+    filled = _with_timing_header(env, timing)
+    case = _first_name((env.get("CASE"), case_dir), "unknown")
     namespace = _first_name((user_dir, env.get("REALUSER")), "default")
+    if env.get("MACH") and case_identity(source) == "machine":
+        namespace = _first_name((f"{namespace}@{env['MACH']}",), namespace)
     run_status, started, ended = v.get("status") or ("unknown", None, None)
-    if started is None and timing is not None:
-        started, ended = timing.get("run_start"), timing.get("curr_date")
     attributes: dict[str, Any] = {}
     if timing and timing.get("lid"):
         attributes["lid"] = timing["lid"]
+    if started is None and ended is None and timing is not None:
+        # Curr Date is the machine's local time, zone unknown: kept as written, never as UTC.
+        local = {
+            "run_started_local": _local(timing.get("run_start")),
+            "run_ended_local": _local(timing.get("curr_date")),
+        }
+        attributes.update((k, t) for k, t in local.items() if t is not None)
+        if any(local.values()):
+            attributes["local_time_zone"] = "unknown"
+    if filled:
+        attributes["from_timing_header"] = filled
+        if timing and timing.get("run_length_days"):
+            attributes["run_length_days"] = int(timing["run_length_days"])
     if missing:
         attributes["run_status"] = run_status
     resolved = _resolved(env, v["readme"])

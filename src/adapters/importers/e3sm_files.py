@@ -7,7 +7,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-EXECUTION_DIR = re.compile(r"^\d+\.\d+-\d+$")
+# CIME names a run by its LID (CIME.utils.new_lid): `%y%m%d-%H%M%S` local time, prefixed by
+# `<batch job id>.` under a batch system. Slurm, LSF and Cobalt ids are digits; a PBS id carries
+# the server's host name (`9459679.chadmin1`, `123.pbs01.example.org`), an array job an index
+# (`123[4].host`). SimBoard's own pattern (`\d+\.\d+-\d+`, e.g. `1.0-0` in its tests) is kept.
+_STAMP = r"\d{6}-\d{6}"
+_JOB = r"\d+(?:\[\d*\])?(?:\.[A-Za-z0-9][A-Za-z0-9_-]*)*"
+EXECUTION_DIR = re.compile(rf"^(?:\d+\.\d+-\d+|{_JOB}\.{_STAMP})$")
+# A run outside a batch system has a bare stamp as its LID: too common a directory name to be
+# taken on its name alone, so such a directory must also hold an E3SM file (MARKERS).
+BARE_LID = re.compile(rf"^{_STAMP}$")
+MARKERS = re.compile(r"^(?:e3sm_timing|CaseStatus|GIT_DESCRIBE)\.")
+LID_FORMS = "`<jobid>[.<host>].<YYMMDD>-<HHMMSS>` or `<YYMMDD>-<HHMMSS>`"
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,34 @@ SPECS = (
 
 
 def is_execution_dir(name: str) -> bool:
+    """Whether a directory name alone makes it an execution directory (a job-prefixed LID)."""
     return EXECUTION_DIR.match(name) is not None
+
+
+def is_execution_path(path: Path) -> bool:
+    """A job-prefixed LID name, or a bare-stamp LID name on a directory holding E3SM files."""
+    name = path.name
+    if EXECUTION_DIR.match(name) is not None:
+        return True
+    if BARE_LID.match(name) is None:
+        return False
+    try:
+        with os.scandir(path) as it:
+            return any(MARKERS.match(e.name) for e in it)
+    except OSError:
+        return False
+
+
+def skip_reason(name: str, filenames: list[str]) -> str | None:
+    """Why a directory holding E3SM run files is not read as an execution (None if it has
+    none): its name is not a LID CIME writes."""
+    marker = next((f for f in filenames if MARKERS.match(f)), None)
+    if marker is None:
+        return None
+    return (
+        f"holds E3SM run files ({marker}) but its name {name!r} is not an execution LID "
+        f"({LID_FORMS}): not read as an E3SM execution"
+    )
 
 
 def match_specs(names: list[str]) -> dict[str, list[str]]:

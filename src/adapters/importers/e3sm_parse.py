@@ -39,8 +39,9 @@ _CASE_STATUS = re.compile(
     r"^(?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}):\s+case\.run\s+(?P<what>starting|success|error)"
 )
 _TIMING_LINE = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z ]*?)\s*:\s*(?P<value>.*?)\s*$")
-_SECONDS = re.compile(r"^\s*(Init|Run|Final) Time\s*:\s*([-+0-9.eE]+)\s*seconds")
-_OVERALL = re.compile(r"^\s*Model (Cost|Throughput)\s*:\s*([-+0-9.eE]+)\s*(\S+)")
+_NUMBER = r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
+_SECONDS = re.compile(rf"^\s*(Init|Run|Final) Time\s*:\s*{_NUMBER}\s*seconds")
+_OVERALL = re.compile(rf"^\s*Model (Cost|Throughput)\s*:\s*{_NUMBER}\s*(\S+)")
 
 
 def xml_entries(data: bytes) -> dict[str, str]:
@@ -118,18 +119,37 @@ def case_status(text: str) -> tuple[str, datetime | None, datetime | None]:
     return "running", started, None
 
 
+# Header lines of the timing file (CIME get_timing.py) -> keys of `timing()`'s result.
+_HEADER = {
+    "Case": "case",
+    "Machine": "machine",
+    "Caseroot": "case_root",
+    "User": "user",
+    "grid": "grid",
+    "compset": "compset",
+    "run type": "run_type",
+    "stop option": "stop_option",
+    "run length": "run_length",
+}
+
+
 def timing(text: str) -> dict[str, Any]:
-    """LID, Curr Date, header fields and Init/Run/Final seconds; run start derived from them."""
+    """LID, Curr Date, header fields and Init/Run/Final seconds; run start derived from them.
+
+    `curr_date` and `run_start` are naive: CIME writes `Curr Date` with `ctime()` in the
+    machine's local time, whose zone the file does not state. `run_start` is only derived when
+    Curr Date and all three of Init/Run/Final Time are there and numeric (never from a missing
+    part), to the second as SimBoard does. The first occurrence of each line wins."""
     out: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     for line in text.splitlines():
         m = _SECONDS.match(line)
         if m:
-            seconds[m[1].lower()] = float(m[2])
+            seconds.setdefault(m[1].lower(), float(m[2]))
             continue
         m = _OVERALL.match(line)
         if m:
-            out[f"model_{m[1].lower()}"] = (float(m[2]), m[3])
+            out.setdefault(f"model_{m[1].lower()}", (float(m[2]), m[3]))
             continue
         m = _TIMING_LINE.match(line)
         if not m:
@@ -139,21 +159,63 @@ def timing(text: str) -> dict[str, Any]:
             out["lid"] = value.split()[0] if value.split() else ""
         elif key == "Curr Date" and "curr_date" not in out:
             with contextlib.suppress(ValueError):
-                out["curr_date"] = datetime.strptime(value, "%a %b %d %H:%M:%S %Y").replace(
-                    tzinfo=UTC
-                )
-        elif key == "Case" and "case" not in out:
-            out["case"] = value
+                out["curr_date"] = datetime.strptime(value, "%a %b %d %H:%M:%S %Y")
+        elif key in _HEADER and _HEADER[key] not in out and value:
+            out[_HEADER[key]] = value
     out["seconds"] = seconds
+    out.update(_header_values(out))
     end = out.get("curr_date")
-    if end is not None and seconds:
-        out["run_start"] = end - timedelta(seconds=sum(seconds.values()))
+    if end is not None and len(seconds) == 3:
+        start = end - timedelta(seconds=sum(seconds.values()))
+        out["run_start"] = start.replace(microsecond=0)
     return out
 
 
+_RUN_TYPE = re.compile(r"^\s*([^,\s]+)")
+_STOP = re.compile(r"^\s*([^,\s]+)\s*,\s*stop_n\s*=\s*(\S+)")
+_RUN_LENGTH = re.compile(r"^\s*(\d+)\s+days")
+
+
+def _header_values(out: dict[str, Any]) -> dict[str, str]:
+    """`run type : startup, continue_run = …` -> startup; `stop option : nyears, stop_n = 1`
+    -> (nyears, 1); `run length : 365 days (…)` -> 365."""
+    values: dict[str, str] = {}
+    m = _RUN_TYPE.match(out.get("run_type", ""))
+    if m:
+        values["run_type"] = m[1]
+    m = _STOP.match(out.get("stop_option", ""))
+    if m:
+        values["stop_option"], values["stop_n"] = m[1], m[2]
+    m = _RUN_LENGTH.match(out.get("run_length", ""))
+    if m:
+        values["run_length_days"] = m[1]
+    return values
+
+
+_FALLBACK_TAG = re.compile(r"^([^-]+)")
+_FALLBACK_HASH = re.compile(r"-g([0-9a-f]+)$")
+
+
 def git_describe(text: str) -> tuple[str | None, str | None]:
-    m = _GIT_DESCRIBE.match(text.strip())
-    return (m["tag"], m["hash"]) if m else (None, None)
+    """(tag, commit) as SimBoard reads GIT_DESCRIBE: `v…-N-g<hash>` by the tag pattern, any
+    other line by its text up to the first `-` and a trailing `-g<hash>`; the last line wins."""
+    tag: str | None = None
+    commit: str | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        m = _GIT_DESCRIBE.match(line)
+        if m:
+            tag, commit = m["tag"], m["hash"]
+            continue
+        t = _FALLBACK_TAG.match(line)
+        if t:
+            tag = t[1]
+        h = _FALLBACK_HASH.search(line)
+        if h:
+            commit = h[1]
+    return tag, commit
 
 
 def git_remote_url(text: str) -> str | None:
