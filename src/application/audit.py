@@ -43,7 +43,7 @@ _prev_decoder = msgspec.json.Decoder(_Prev)
 
 @dataclass(frozen=True)
 class Discrepancy:
-    check: str  # chain | archive | record | file
+    check: str  # chain | archive | record | file | snapshot
     message: str
     position: int | None = None
     execution: str | None = None
@@ -59,6 +59,7 @@ class AuditReport:
     not_yet_archived: int = 0
     records: int = 0
     files: int = 0
+    snapshots: int = 0
     total_discrepancies: int = 0
     discrepancies: list[Discrepancy] = field(default_factory=list)
 
@@ -84,6 +85,7 @@ def audit(
     check_chains(log, report, describe)
     check_archive(log, archive, report, describe)
     check_records(log, archive, report)
+    check_snapshots(log, archive, report)
     if files and events is not None:
         check_files(events, report)
     return report
@@ -151,6 +153,21 @@ def check_chains(log: RawLog, report: AuditReport, describe: Describe) -> None:
                     )
                 )
         previous = row
+
+
+def check_snapshots(log: RawLog, archive: Archive, report: AuditReport) -> None:
+    """Every read-model snapshot names a manifest of the archived log chain, and its tables
+    match their sha256, size and row counts."""
+    from .snapshots import audit_snapshots, snapshot_manifests
+
+    try:
+        chain = list(iter_manifests(archive))
+    except CorruptArchiveError:
+        return  # check_archive names it
+    report.snapshots = len(snapshot_manifests(archive))
+    ledger = chain[0][0].ledger if chain else None  # the archived log's own ledger
+    for problem in audit_snapshots(archive, chain, ledger):
+        report.add(Discrepancy("snapshot", problem))
 
 
 def check_archive(log: RawLog, archive: Archive, report: AuditReport, describe: Describe) -> None:

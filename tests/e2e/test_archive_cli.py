@@ -135,3 +135,30 @@ def test_bad_archive_urls_and_a_missing_bucket_are_named(
     result = cli("archive", check=False)
     assert result.returncode == 2
     assert "bucket 'no-such-bucket' does not exist" in result.stderr
+
+
+def test_a_restore_uses_the_newest_snapshot_unless_told_to_replay_everything(
+    cli: Cli, settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    cli("ingest", str(EXAMPLES / "records" / "ocean"))
+    snap = cli.json("snapshot")
+    assert snap["position"] > 0
+    assert snap["manifest"].startswith("snapshots/")
+    cli("ingest", str(EXAMPLES / "records" / "dissmodel"))
+    cli("persist")
+    cli("archive")
+    before = cli.json("cases")
+    assert cli("audit").returncode == 0
+
+    lose_database(settings, request)
+    restored = cli.json("restore", "--from", (tmp_path / "archive").as_uri())
+    assert (restored["snapshot"], restored["snapshot_position"]) == (
+        snap["manifest"],
+        snap["position"],
+    )
+    assert cli.json("cases") == before
+
+    lose_database(settings, request)
+    replayed = cli("restore", "--from", (tmp_path / "archive").as_uri(), "--no-snapshot")
+    assert "rebuilt from the whole log" in replayed.stdout
+    assert cli.json("cases") == before

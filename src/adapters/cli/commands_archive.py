@@ -138,13 +138,59 @@ def _follow(ledger: Ledger, persister: Any, log: Any, archive: Any) -> None:
         pass
 
 
+def _snapshots_of(ledger: Ledger) -> Any:
+    from ..sql_snapshots import SqlSnapshots
+
+    runner = ledger.runner
+    return SqlSnapshots(runner.views, list(runner.projections.values()))  # type: ignore[arg-type]
+
+
+@app.command("snapshot")
+def snapshot_command(as_json: JsonOpt = False) -> None:
+    """Write the read models to the archive (after shipping the log), so a restore applies
+    only the events after them."""
+    from ...application.snapshots import take_snapshot
+    from ..settings import Settings
+
+    with open_ledger() as ledger:
+        ledger.catch_up()
+        archive, log = _archive_and_log(ledger)
+        summary = take_snapshot(
+            _snapshots_of(ledger),
+            archive,
+            log,
+            ledger.ledger_id,
+            segment_events=Settings().archive_segment_events,
+        )
+    data = {
+        "archive": archive.url,
+        "manifest": summary.key,
+        "position": summary.position,
+        "rows": summary.rows,
+        "bytes": summary.bytes,
+    }
+    if as_json:
+        print_json(data)
+    else:
+        console.print(
+            f"snapshot of the read models at position {summary.position}: {summary.rows} rows "
+            f"({summary.bytes} bytes) in {escape(archive.url)}/{escape(summary.key)}",
+            highlight=False,
+        )
+
+
 @app.command("restore")
 def restore_command(
     source: Annotated[str, typer.Option("--from", help="s3://bucket/prefix or file:///path")],
+    no_snapshot: Annotated[
+        bool, typer.Option("--no-snapshot", help="Replay every event; use no snapshot.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Restore the ledger from an archive into an empty database, then rebuild read models."""
+    """Restore the ledger from an archive into an empty database: the log, then the newest
+    valid read-model snapshot and the events after it (or a rebuild from the whole log)."""
     from ...application.restore import restore
+    from ...application.snapshots import LoadedSnapshot, load_newest_snapshot
     from ...application.stored_log import CorruptArchiveError
     from ..archive import open_archive, raw_log_of
     from ..settings import Settings
@@ -161,7 +207,13 @@ def restore_command(
             held = log.count()
             hint = f"; the store now holds {held} events: empty it before retrying" if held else ""
             fail(f"restore stopped: {e}{hint}".replace("[", r"\["))
-        ledger.runner.rebuild()
+        loaded = LoadedSnapshot()
+        if not no_snapshot:
+            known = list(ledger.runner.projections)
+            loaded = load_newest_snapshot(_snapshots_of(ledger), archive, summary.ledger_id, known)
+        if loaded.used is None:
+            ledger.runner.rebuild()
+        ledger.catch_up()  # the events after the snapshot
         counts = ledger.queries.counts()
         data = {
             "from": archive.url,
@@ -169,17 +221,28 @@ def restore_command(
             "events": summary.events,
             "last_position": summary.last_position,
             "ledger_id": summary.ledger_id,
+            "snapshot": loaded.used,
+            "snapshot_position": loaded.position if loaded.used else None,
+            "snapshots_refused": loaded.refused,
             **counts,
         }
         if as_json:
             print_json(data)
-        else:
-            console.print(
-                f"restored {summary.events} events from {summary.segments} segments of "
-                f"{escape(archive.url)} (ledger {summary.ledger_id}); read models rebuilt: "
-                + ", ".join(f"{v} {k}" for k, v in counts.items()),
-                highlight=False,
-            )
+            return
+        for refused in loaded.refused:
+            errors.print(f"snapshot refused: {escape(refused)}", highlight=False)
+        how = (
+            f"read models loaded from the snapshot at position {loaded.position} "
+            f"({escape(loaded.used)}) and caught up"
+            if loaded.used
+            else "read models rebuilt from the whole log"
+        )
+        console.print(
+            f"restored {summary.events} events from {summary.segments} segments of "
+            f"{escape(archive.url)} (ledger {summary.ledger_id}); {how}: "
+            + ", ".join(f"{v} {k}" for k, v in counts.items()),
+            highlight=False,
+        )
 
 
 @app.command("audit")

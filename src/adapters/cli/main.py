@@ -73,7 +73,9 @@ COMMAND_MODULES = (
 COMMAND_OWNERS = {
     **dict.fromkeys(("cases", "diff", "executions", "history", "show"), "commands_read"),
     **dict.fromkeys(("canonical", "ingest", "init", "record", "tag"), "commands_write"),
-    **dict.fromkeys(("archive", "audit", "persist", "replay", "restore"), "commands_archive"),
+    **dict.fromkeys(
+        ("archive", "audit", "persist", "replay", "restore", "snapshot"), "commands_archive"
+    ),
     **dict.fromkeys(("pin", "reproduce", "run", "stale"), "commands_capture"),
     **dict.fromkeys(("publish", "serve", "token"), "commands_serve"),
     "export": "commands_export",

@@ -1,0 +1,130 @@
+"""Read-model snapshots in the archive: restore loads the newest valid one and applies only
+the events after it; SQLite and Postgres, a real S3 endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from provledger.adapters.archive import raw_log_of
+from provledger.adapters.bootstrap import bootstrap
+from provledger.adapters.settings import Settings
+from provledger.adapters.sql_snapshots import SqlSnapshots
+from provledger.application.archive_log import ship_log
+from provledger.application.audit import audit
+from provledger.application.ledger import Ledger
+from provledger.application.restore import restore
+from provledger.application.snapshots import (
+    load_newest_snapshot,
+    snapshot_manifests,
+    take_snapshot,
+)
+from provledger.domain.record import Status
+from tests.integration.archive_support import read_model_hashes, s3_archive
+from tests.support.databases import lose_database
+from tests.support.s3server import S3Server
+from tests.unit.records import make_record
+
+
+def snapshots_of(ledger: Ledger) -> SqlSnapshots:
+    runner = ledger.runner
+    return SqlSnapshots(runner.views, list(runner.projections.values()))  # type: ignore[arg-type]
+
+
+def fill(ledger: Ledger, start: int, count: int) -> None:
+    ledger.record(
+        [
+            make_record(f"r{i}", case=f"c{i % 4}", minutes=i, params={"dt": i % 3})
+            for i in range(start, start + count)
+        ]
+    )
+
+
+def restored_ledger(
+    settings: Settings, request: pytest.FixtureRequest, archive: object
+) -> tuple[Ledger, object]:
+    lose_database(settings, request)
+    ledger = bootstrap(settings)
+    summary = restore(raw_log_of(ledger), archive)  # type: ignore[arg-type]
+    return ledger, summary
+
+
+def test_a_restore_from_a_snapshot_gives_the_same_read_models_as_a_full_replay(
+    settings: Settings, s3_server: S3Server, s3_bucket: str, request: pytest.FixtureRequest
+) -> None:
+    archive = s3_archive(s3_server, s3_bucket)
+    ledger = bootstrap(settings)
+    fill(ledger, 0, 40)
+    ledger.choose_canonical("c1", "r9", "reviewed")
+    ledger.catch_up()
+    taken = take_snapshot(
+        snapshots_of(ledger), archive, raw_log_of(ledger), ledger.ledger_id, segment_events=15
+    )
+    fill(ledger, 40, 12)  # after the snapshot: applied from the log on restore
+    ledger.record([make_record("r41", case="c1", minutes=41, status=Status.SUCCEEDED)])
+    ledger.catch_up()
+    ship_log(raw_log_of(ledger), archive, ledger.ledger_id, segment_events=15)
+    before = read_model_hashes(ledger)
+    ledger.close()
+
+    restored, summary = restored_ledger(settings, request, archive)
+    try:
+        loaded = load_newest_snapshot(
+            snapshots_of(restored), archive, summary.ledger_id, list(restored.runner.projections)
+        )
+        assert loaded.used == taken.key
+        assert loaded.position == taken.position
+        assert loaded.refused == []
+        restored.catch_up()
+        assert read_model_hashes(restored) == before
+        report = audit(raw_log_of(restored), archive)
+        assert {d.check for d in report.discrepancies} == {"record"}  # nothing persisted here
+        assert report.snapshots == 1
+    finally:
+        restored.close()
+
+    replayed, _ = restored_ledger(settings, request, archive)
+    try:
+        replayed.runner.rebuild()
+        assert read_model_hashes(replayed) == before
+    finally:
+        replayed.close()
+
+
+def test_a_snapshot_that_fails_its_checks_is_refused_and_audit_names_it(
+    settings: Settings, s3_server: S3Server, s3_bucket: str, request: pytest.FixtureRequest
+) -> None:
+    archive = s3_archive(s3_server, s3_bucket)
+    ledger = bootstrap(settings)
+    fill(ledger, 0, 20)
+    ledger.catch_up()
+    taken = take_snapshot(
+        snapshots_of(ledger), archive, raw_log_of(ledger), ledger.ledger_id, segment_events=15
+    )
+    before = read_model_hashes(ledger)
+    ((_, manifest, _),) = snapshot_manifests(archive)
+    assert manifest is not None
+    table = manifest.tables["executions"]
+    data = archive.get(table.key)
+    assert data is not None
+    # Objects never change: the test stands in for a disk that flipped a byte.
+    archive.client.put_object(  # type: ignore[attr-defined]
+        Bucket=archive.bucket,
+        Key=f"{archive.prefix}/{table.key}",
+        Body=data[:-9] + b"corrupted",  # type: ignore[attr-defined]
+    )
+    report = audit(raw_log_of(ledger), archive)
+    (problem,) = [d for d in report.discrepancies if d.check == "snapshot"]
+    assert table.key in problem.message
+    ledger.close()
+
+    restored, summary = restored_ledger(settings, request, archive)
+    try:
+        loaded = load_newest_snapshot(
+            snapshots_of(restored), archive, summary.ledger_id, list(restored.runner.projections)
+        )
+        assert loaded.used is None
+        assert taken.key in loaded.refused[0]
+        restored.runner.rebuild()  # what `restore` does when no snapshot serves
+        assert read_model_hashes(restored) == before
+    finally:
+        restored.close()
