@@ -19,7 +19,7 @@ from typing import Literal
 import msgspec
 
 from ...application.ingest import ReadItem
-from ..readers.files import RECORD_SUFFIXES, RecordFileError, load_document
+from ..readers.files import RECORD_SUFFIXES, RecordFileError, load_document, too_deep
 from ..readers.records import detect_format, parse_record
 from . import archives, e3sm, e3sm_files, entrenar, mlflow, mlflow_db, parallel, usher
 from .reading import ImportFileError
@@ -304,6 +304,10 @@ def _file_item(path: Path, fmt: str, cap: int, where: str, explicit: bool) -> Re
         return _record_item(path, fmt, cap, where, explicit)
     except ImportFileError as e:
         return ReadItem(where, error=str(e).replace(str(path), where))
+    except RecursionError:
+        return ReadItem(where, error=f"{where}: {too_deep()}")
+    except Exception as e:  # a hostile file must never stop the walk (nor the other files)
+        return ReadItem(where, error=f"{where}: cannot read: {type(e).__name__}: {e}")
 
 
 def _record_item(path: Path, fmt: str, cap: int, where: str, explicit: bool) -> ReadItem:

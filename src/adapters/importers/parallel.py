@@ -5,6 +5,9 @@ help. Past `SERIAL_FIRST` executions (small ingests never start a pool), chunks 
 to a spawn-context process pool while the caller records the previous ones. At most `WINDOW`
 chunks are in flight, so memory stays flat; results come back in submission order, so the outcome
 (and the canonical choices) are the same as a serial read.
+
+A job that raises, or a chunk whose worker died, becomes an error item per job naming it (a job's
+last element is the name shown), so one hostile input never stops the rest of an ingest.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ...application.ingest import ReadItem
@@ -24,6 +28,7 @@ WINDOW = 8
 
 Job = tuple[Any, ...]
 Reader = Callable[[Job], ReadItem]
+InFlight = tuple["Future[list[ReadItem]]", list[Job], ProcessPoolExecutor]
 
 
 class Barrier:
@@ -43,8 +48,32 @@ def default_workers() -> int:
     return min(4, cpus)
 
 
+def _shown(job: Job) -> str:
+    return str(job[-1]) if job else "<job>"
+
+
+def _guarded(reader: Reader, job: Job) -> ReadItem:
+    """`reader(job)`, or an error item naming the job when it raises."""
+    try:
+        return reader(job)
+    except RecursionError:
+        where = _shown(job)
+        return ReadItem(where, error=f"{where}: nested too deeply to read (recursion limit)")
+    except Exception as e:
+        where = _shown(job)
+        return ReadItem(where, error=f"{where}: cannot read: {type(e).__name__}: {e}")
+
+
 def _read_chunk(reader: Reader, jobs: list[Job]) -> list[ReadItem]:
-    return [reader(job) for job in jobs]
+    return [_guarded(reader, job) for job in jobs]
+
+
+def _failed_chunk(jobs: list[Job], error: BaseException) -> list[ReadItem]:
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return [
+        ReadItem(_shown(job), error=f"{_shown(job)}: cannot read: worker failed: {reason}")
+        for job in jobs
+    ]
 
 
 def ordered(
@@ -57,7 +86,7 @@ def ordered(
     workers = default_workers() if workers is None else workers
     serial_first = SERIAL_FIRST if serial_first is None else serial_first
     pool: ProcessPoolExecutor | None = None
-    pending: deque[Future[list[ReadItem]] | list[ReadItem]] = deque()
+    pending: deque[InFlight | list[ReadItem]] = deque()
     chunk: list[Job] = []
     seen = 0
 
@@ -67,13 +96,28 @@ def ordered(
             return
         if pool is None:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-        pending.append(pool.submit(_read_chunk, reader, chunk))
+        try:
+            pending.append((pool.submit(_read_chunk, reader, chunk), chunk, pool))
+        except BrokenProcessPool as e:
+            pending.append(_failed_chunk(chunk, e))
         chunk = []
 
     def drain(limit: int) -> Iterator[ReadItem]:
+        nonlocal pool
         while len(pending) > limit:
             head = pending.popleft()
-            yield from head if isinstance(head, list) else head.result()
+            if isinstance(head, list):
+                yield from head
+                continue
+            future, jobs_of_chunk, owner = head
+            try:
+                items = future.result()
+            except Exception as e:  # the worker died (or could not send its result back)
+                items = _failed_chunk(jobs_of_chunk, e)
+                if isinstance(e, BrokenProcessPool) and owner is pool:
+                    owner.shutdown(wait=False, cancel_futures=True)
+                    pool = None  # a fresh pool for the chunks still to come
+            yield from items
 
     try:
         for job in jobs:
@@ -87,7 +131,7 @@ def ordered(
             elif workers <= 1 or seen < serial_first:
                 seen += 1
                 submit()
-                pending.append([reader(job)])
+                pending.append([_guarded(reader, job)])
             else:
                 chunk.append(job)
                 if len(chunk) >= CHUNK:

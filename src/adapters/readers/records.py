@@ -22,7 +22,7 @@ from ...domain.record import (
     Status,
 )
 from ...domain.rules import describe_decode_error, validated
-from .files import RecordFileError, load_document
+from .files import RecordFileError, check_document, load_document
 
 FORMATS = ("auto", "provledger", "dissmodel", "e3sm", "mlflow", "entrenar", "usher")
 
@@ -55,6 +55,7 @@ def read_record_file(path: Path, max_bytes: int, fmt: str = "auto") -> Execution
 def parse_record(
     data: Any, fmt: str = "auto", *, source_path: str | None = None, where: Path | str = "<input>"
 ) -> ExecutionRecord:
+    check_document(data, where)  # too deep or not Unicode: refused before anything recurses
     kind = detect_format(data) if fmt == "auto" else fmt
     if kind not in ("provledger", "dissmodel"):
         if not isinstance(data, Mapping):
@@ -185,7 +186,7 @@ def _dissmodel_metrics(
         raise InvalidRecordError("must be an object", field="metrics")
     for key, value in metrics.items():
         if isinstance(value, Mapping):
-            if str(key).isdigit() and step is None:
+            if str(key).isdecimal() and str(key).isascii() and step is None:
                 nested = _dissmodel_metrics(value, prefix, int(key))
             else:
                 nested = _dissmodel_metrics(value, f"{prefix}{key}.", step)
