@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "track"]
+__all__ = ["__version__", "search", "track"]
 
 
 def __getattr__(name: str) -> object:
@@ -11,4 +11,8 @@ def __getattr__(name: str) -> object:
         from .sdk import track
 
         return track
+    if name == "search":
+        from .sdk import search
+
+        return search
     raise AttributeError(f"module 'provledger' has no attribute {name!r}")

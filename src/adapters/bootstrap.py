@@ -35,14 +35,14 @@ def bootstrap(settings: Settings | StoreSettings | None = None) -> Ledger:
 
     def read_side() -> ReadSide:
         from ..projections.runner import ProjectionRunner
-        from ..projections.views import CasesView, ExecutionsView
+        from ..projections.views import CasesView, ExecutionsView, SearchView
         from .sql_queries import SqlQueries
         from .sql_rows import SqlDialect
         from .sql_views import SqlViewStore
 
         dialect = SqlDialect(backend)
         views = SqlViewStore(datastore, dialect)
-        projections = [CasesView(), ExecutionsView(policies)]
+        projections = [CasesView(), ExecutionsView(policies), SearchView()]
         runner = ProjectionRunner(events, views, projections, batch_size=projection_batch_size)
         return ReadSide(runner, SqlQueries(datastore, dialect))
 

@@ -11,9 +11,11 @@ from uuid import UUID
 import msgspec
 
 from ..application.ports import ExecutionFilter, Page
+from ..domain.query import Expr, Field
 from ..projections.tables import CASES, EXECUTIONS, Table
 from ..projections.views import Row
 from .sql_rows import SqlDialect, decode_row
+from .sql_where import SearchQueries
 
 CASE_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("namespace", "name"),
@@ -35,7 +37,7 @@ EXECUTION_SORTS: dict[str, tuple[str, ...]] = {
 }
 
 
-class SqlQueries:
+class SqlQueries(SearchQueries):
     def __init__(self, datastore: Any, dialect: SqlDialect) -> None:
         self.datastore = datastore
         self.dialect = dialect
@@ -126,6 +128,8 @@ class SqlQueries:
         limit: int = 100,
         cursor: str | None = None,
         summary: bool = False,
+        query: Expr | None = None,
+        order: tuple[Field, bool] | None = None,
     ) -> Page:
         flt = flt or ExecutionFilter()
         where: list[str] = []
@@ -156,7 +160,13 @@ class SqlQueries:
             for key, value in values.items():
                 where.append(f"{self._json_text(column, key)} = ?")
                 params += [key, value]
+        if query is not None:  # the query language (sql_where.py)
+            condition, query_params = self.compile_where(query)
+            where.append(condition)
+            params += query_params
         columns = EXECUTION_SUMMARY_COLUMNS if summary else None
+        if order is not None:  # (field, descending)
+            return self.ordered_page(*order, where, params, limit, cursor, columns)
         return self._page(
             EXECUTIONS, "executions", EXECUTION_SORTS, sort, where, params, limit, cursor, columns
         )

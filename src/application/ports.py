@@ -10,6 +10,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ..domain.query import Expr, Field
+
 
 @dataclass(frozen=True)
 class PositionedEvent:
@@ -105,7 +107,21 @@ class ReadModels(Protocol):
         limit: int = 100,
         cursor: str | None = None,
         summary: bool = False,  # only the columns a listing shows (no config/params/deltas)
+        query: Expr | None = None,  # the query language's condition (domain/query.py)
+        order: tuple[Field, bool] | None = None,  # (field, descending): not `sort`'s columns
     ) -> Page: ...
+
+    # Lineage (the search projection's files): each row a file of an execution, with its
+    # execution's execution_id, namespace, case_name, status, started and ended.
+    def files_with_sha256(self, digests: list[str]) -> list[dict[str, Any]]: ...
+
+    def files_of_executions(self, executions: list[str]) -> list[dict[str, Any]]: ...
+
+    def files_at(self, uri: str) -> list[dict[str, Any]]: ...
+
+    def values_of(self, executions: list[str], fields: list[Field]) -> dict[str, dict[str, Any]]:
+        """Per execution uuid, the values of these fields it has, keyed by the field's text."""
+        ...
 
     def executions_of_case(self, case_id: str) -> list[dict[str, Any]]: ...
 

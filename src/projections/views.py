@@ -335,4 +335,6 @@ class ExecutionsView(Projection):
         row.update(deltas=deltas, change_count=len(deltas))
 
 
-ALL_PROJECTIONS: tuple[type[Projection], ...] = (CasesView, ExecutionsView)
+from .search import SearchView as SearchView  # noqa: E402  (a Projection: defined above)
+
+ALL_PROJECTIONS: tuple[type[Projection], ...] = (CasesView, ExecutionsView, SearchView)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .backends import Backend, HttpBackend, LedgerBackend
 from .errors import TrackingError
 from .run import Run, track
+from .search import search
 from .tracking import JsonFileBackend, MemoryBackend, RunRecord, to_run_record
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Run",
     "RunRecord",
     "TrackingError",
+    "search",
     "to_run_record",
     "track",
 ]

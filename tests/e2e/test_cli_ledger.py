@@ -44,7 +44,9 @@ def test_show_history_and_diff_accept_the_external_execution_id(cli: Cli) -> Non
     assert [h["type"] for h in history] == ["ExecutionRecorded"]
     assert history[0]["position"] > 0
     diff = cli.json("diff", "run-2", "run-3")
-    assert diff["change_count"] == 4
+    assert (diff["a"]["execution_id"], diff["b"]["execution_id"]) == ("run-2", "run-3")
+    sections = {s["name"]: s["change_count"] for s in diff["sections"]}
+    assert sections["config"] + sections["params"] + sections["code"] == 4  # the 4 deltas
     assert "run-3" in cli("show", "run-3").stdout
 
 
@@ -121,7 +123,7 @@ def test_projections_report_their_lag_and_rebuild(cli: Cli) -> None:
     cli("ingest", str(EXAMPLES / "records"))
     before = cli.json("cases")
     status = cli.json("projections", "status")
-    assert {s["name"]: s["lag"] for s in status} == {"cases": 0, "executions": 0}
+    assert {s["name"]: s["lag"] for s in status} == {"cases": 0, "executions": 0, "search": 0}
     cli("projections", "rebuild")
     assert cli.json("cases") == before
     bad = cli("projections", "rebuild", "nonsense", check=False)

@@ -102,8 +102,10 @@ def test_history_lists_events_with_positions_and_times(api: Api) -> None:
 
 def test_diff_compares_two_executions(api: Api) -> None:
     body = api.get("/api/v1/executions/run-2/diff/run-3").json()
-    assert body["change_count"] == 2
+    assert body["change_count"] == 3  # params dt and compiler, the start time
     assert body["deltas"]["params.dt"] == {"canonical": 0.5, "current": 0.25}
+    params = next(s for s in body["sections"] if s["name"] == "params")
+    assert params["changes"][0] == {"field": "compiler", "a": "gnu", "b": "intel"}
 
 
 def test_status_reports_event_count_positions_and_lag(api: Api) -> None:

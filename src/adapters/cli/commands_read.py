@@ -9,6 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ...domain.errors import DomainError
+from ...domain.query import Expr, Field, to_text_field
 from ..presenters import event_public
 from .main import app, open_ledger, projections_app
 from .output import console, print_json
@@ -83,30 +85,71 @@ def executions(
     canonical: Annotated[
         bool | None, typer.Option("--canonical/--not-canonical", help="Only (non-)canonical.")
     ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            help='A query, e.g. "params.dt = 0.5 and metrics.loss < 0.1" (docs/query.md).',
+        ),
+    ] = None,
+    order_by: Annotated[
+        str | None,
+        typer.Option("--order-by", help='A field, then asc or desc: "metrics.loss desc".'),
+    ] = None,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns", help="Fields to show too, comma-separated: params.dt,metrics.loss."
+        ),
+    ] = None,
     limit: LimitOpt = 100,
     as_json: JsonOpt = False,
 ) -> None:
-    """Executions, filtered; each with is_canonical and its change count."""
+    """Executions, filtered (also by a query: --where); each with is_canonical and its change
+    count."""
     from ...application.ports import ExecutionFilter
     from ...domain.record import Status
+    from .output import fail
 
     if status is not None and status not in {s.value for s in Status}:
-        from .output import fail
-
         fail(f"unknown --status {status!r}; choose one of {', '.join(s.value for s in Status)}")
+    query, order, shown = _query_options(where, order_by, columns)
     with open_ledger() as ledger:
         ledger.catch_up()
-        page = ledger.queries.list_executions(
-            ExecutionFilter(case=case, group=group, status=status, canonical=canonical),
-            limit=limit,
-        )
+        try:
+            page = ledger.queries.list_executions(
+                ExecutionFilter(case=case, group=group, status=status, canonical=canonical),
+                limit=limit,
+                query=query,
+                order=order,
+            )
+        except DomainError as e:
+            fail(f"--where: {e}")
+        values = ledger.queries.values_of([r["id"] for r in page.items], shown)
         if as_json:
-            print_json([_execution_public(r) for r in page.items])
+            print_json(
+                [
+                    {
+                        **_execution_public(r),
+                        **({"values": _shown(r, values, shown)} if shown else {}),
+                    }
+                    for r in page.items
+                ]
+            )
             return
+        labels = [to_text_field(f) for f in shown]
         table = Table(
-            "execution", "case", "status", "canonical", "changes", "started", title="executions"
+            "execution",
+            "case",
+            "status",
+            "canonical",
+            "changes",
+            "started",
+            *labels,
+            title="executions",
         )
         for r in page.items:
+            extra = _shown(r, values, shown)
             table.add_row(
                 escape(r["execution_id"]),
                 escape(f"{r['namespace']}/{r['case_name']}"),
@@ -114,8 +157,60 @@ def executions(
                 "yes" if r["is_canonical"] else "",
                 str(r["change_count"]),
                 r["started"] or "",
+                *(escape(_cell(extra.get(label))) for label in labels),
             )
         console.print(table)
+
+
+def _query_options(
+    where: str | None, order_by: str | None, columns: str | None
+) -> tuple[Expr | None, tuple[Field, bool] | None, list[Field]]:
+    """--where, --order-by and --columns read by the query language; exit 2 when malformed."""
+    from ...domain.query import parse, parse_field
+    from .output import fail
+
+    try:
+        query = parse(where) if where is not None else None
+    except DomainError as e:
+        fail(f"--where: {e}")
+    order = None
+    if order_by is not None:
+        name, _, way = order_by.strip().rpartition(" ")
+        if way.lower() not in ("asc", "desc"):
+            name, way = order_by.strip(), "asc"
+        try:
+            order = (parse_field(name.strip()), way.lower() == "desc")
+        except DomainError as e:
+            fail(f"--order-by: {e}")
+    shown = []
+    for name in filter(None, (c.strip() for c in (columns or "").split(","))):
+        try:
+            shown.append(parse_field(name))
+        except DomainError as e:
+            fail(f"--columns: {e}")
+    return query, order, shown
+
+
+def _shown(
+    row: dict[str, Any], values: dict[str, dict[str, Any]], fields: list[Field]
+) -> dict[str, Any]:
+    """The --columns values of one row: stored columns from the row, the rest looked up."""
+    from ..sql_where import COLUMNS
+
+    mine = values.get(row["id"], {})
+    out = {}
+    for f in fields:
+        label = to_text_field(f)
+        out[label] = row.get(COLUMNS[f.kind]) if f.kind in COLUMNS else mine.get(label)
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
 
 
 @app.command()
@@ -149,22 +244,58 @@ def show(
 
 @app.command()
 def diff(
-    a: Annotated[str, typer.Argument(help="First execution.")],
-    b: Annotated[str, typer.Argument(help="Second execution.")],
+    a: Annotated[str, typer.Argument(help="The baseline execution.")],
+    others: Annotated[list[str], typer.Argument(help="Executions compared with it (one or more).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Config deltas between two executions, `a` taken as the baseline."""
+    """Config, params, metrics, files (sha256), status, times, code and environment of B (and
+    C, …) against A, grouped by section, changes first."""
+    from ...domain.compare import compare_records
+
     with open_ledger() as ledger:
         ledger.catch_up()
-        deltas = ledger.diff(a, b)
-        if as_json:
-            print_json({"a": a, "b": b, "change_count": len(deltas), "deltas": deltas})
-            return
-        for key, change in deltas.items():
-            console.print(
-                f"{escape(key)}: {change['canonical']!r} -> {change['current']!r}", highlight=False
+        base = ledger.record_of(a)
+        results = []
+        for other in others:
+            record = ledger.record_of(other)
+            comparison = compare_records(base, record, ledger.policies.for_record(record))
+            results.append(
+                {"a": _side(a, base), "b": _side(other, record), **comparison.to_public()}
             )
-        console.print(f"{len(deltas)} changes")
+    if as_json:
+        print_json(results[0] if len(results) == 1 else results)
+        return
+    for result in results:
+        console.print(
+            f"[bold]{escape(result['b']['ref'])}[/] against [bold]{escape(result['a']['ref'])}[/]:"
+            f" {result['change_count']} changes",
+            highlight=False,
+        )
+        for section in result["sections"]:
+            if not section["changes"]:
+                continue
+            console.print(f"  [bold]{section['name']}[/]", highlight=False)
+            for change in section["changes"]:
+                console.print(
+                    f"    {change['field']}: {_shown_value(change['a'])} -> "
+                    f"{_shown_value(change['b'])}",
+                    highlight=False,
+                    markup=False,
+                )
+        same = [f"{s['name']} {s['same']}" for s in result["sections"] if s["same"]]
+        if same:
+            console.print(f"  the same: {', '.join(same)}", highlight=False, markup=False)
+
+
+def _side(ref: str, record: Any) -> dict[str, Any]:
+    return {"ref": ref, "execution_id": record.execution_id, "case": record.case_key}
+
+
+def _shown_value(value: Any) -> str:
+    """JSON for values (strings quoted, so 0.5 and "0.5" differ); none when absent."""
+    if value is None:
+        return "(none)"
+    return msgspec.json.encode(value).decode()
 
 
 @app.command()

@@ -65,6 +65,8 @@ COMMAND_MODULES = (
     "commands_serve",
     "commands_export",
     "commands_sync",
+    "commands_lineage",
+    "commands_worker",
 )
 
 
@@ -79,6 +81,8 @@ COMMAND_OWNERS = {
     **dict.fromkeys(("pin", "reproduce", "run", "stale"), "commands_capture"),
     **dict.fromkeys(("publish", "serve", "token"), "commands_serve"),
     "export": "commands_export",
+    "lineage": "commands_lineage",
+    "worker": "commands_worker",
     **dict.fromkeys(
         ("commit", "delete", "gc", "info", "pull", "push", "remote", "update"), "commands_sync"
     ),

@@ -20,8 +20,9 @@ from ...application.ports import Archive
 from .deps import Consistency, Services
 from .errors import install_error_handlers
 from .limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FILE_BYTES, BodyLimitMiddleware
+from .observability import ObservabilityMiddleware, ObservabilityOptions
 from .openapi import install_openapi
-from .routes import cases, executions, executions_write, experiments, status
+from .routes import cases, executions, executions_write, experiments, files, health, status
 from .routes import sync as sync_routes
 from .routes import tokens as token_routes
 from .schemas.common import ERROR_RESPONSES
@@ -46,6 +47,7 @@ def create_app(
     follow_interval: float = 0.5,
     read_timeout: float = 5.0,
     close_ledger: bool = False,
+    observability: ObservabilityOptions | None = None,
 ) -> FastAPI:
     """An app over `ledger`; `follow` runs a thread keeping read models fresh from other writers."""
     services = Services(
@@ -90,14 +92,17 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=max_body_bytes, max_file_bytes=max_file_bytes
     )
+    app.state.observability = observability or ObservabilityOptions()
+    app.add_middleware(ObservabilityMiddleware, access=app.state.observability.access_log)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (cases, executions_write, executions, experiments, status, token_routes):
+    for module in (cases, executions_write, executions, experiments, files, status, token_routes):
         api.include_router(module.router)
     api.include_router(sync_routes.router)
     app.include_router(api)
     app.include_router(experiments.router)  # DissModel clients call these at the root
     app.include_router(status.health_router)
+    app.include_router(health.router)
     return app
 
 
@@ -115,6 +120,7 @@ def app_from_environment() -> FastAPI:
         max_body_bytes=int(os.environ.get("PROVLEDGER_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         max_file_bytes=int(os.environ.get("PROVLEDGER_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)),
         close_ledger=True,
+        observability=ObservabilityOptions.from_settings(settings),
     )
 
 

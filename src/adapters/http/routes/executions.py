@@ -8,7 +8,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from ....application.lineage import execution_lineage
 from ....application.ports import ExecutionFilter
+from ....domain.compare import compare_records
+from ....domain.deltas import config_deltas
+from ....domain.query import Expr, Field, QueryError, parse, parse_field
 from ... import presenters
 from ..deps import LedgerDep, Reader, ServicesDep, fresh_reads
 from ..errors import ApiError
@@ -21,6 +25,7 @@ from ..schemas.executions import (
     ExecutionsPage,
     HistoryEvent,
     HistoryPublic,
+    LineagePublic,
 )
 from .params import Cursor, Limit, reject_unknown_params
 
@@ -80,10 +85,25 @@ def list_executions(
     started_before: Annotated[datetime | None, Query(description="started < this")] = None,
     tag: Annotated[list[str], Query(description="name=value (repeatable); or tag.<name>=v")] = [],  # noqa: B006
     sort: ExecutionSort = "started",
+    where: Annotated[
+        str | None,
+        Query(
+            max_length=4000,
+            description="A query (docs/query.md), e.g. `params.dt = 0.5 and metrics.loss < 0.1`",
+        ),
+    ] = None,
+    order_by: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="Order by any field, then asc or desc: `metrics.loss desc` (over `sort`)",
+        ),
+    ] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Response:
-    """Also `param.<name>=value` (e.g. `param.compiler=intel`) and `tag.<name>=value`."""
+    """Also `param.<name>=value` (e.g. `param.compiler=intel`) and `tag.<name>=value`, and a
+    query in `where`: typed comparisons over params, config, metrics, tags, status, times."""
     flt = ExecutionFilter(
         case=case,
         group=group,
@@ -94,10 +114,13 @@ def list_executions(
         tag={**_tags(tag), **_dynamic(request, "tag.")},
         params=_dynamic(request, "param."),
     )
+    query, order = parse_query(where, order_by)
     try:
         page = ledger.queries.list_executions(
-            flt, sort=sort, limit=limit, cursor=cursor, summary=True
+            flt, sort=sort, limit=limit, cursor=cursor, summary=True, query=query, order=order
         )
+    except QueryError as e:
+        raise ApiError(400, "invalid_query", f"where: {e}", {"position": e.position}) from e
     except ValueError as e:
         raise ApiError(400, "invalid_cursor", str(e)) from e
     return json_response(
@@ -105,6 +128,25 @@ def list_executions(
             items=[ExecutionPublic.from_row(r) for r in page.items], next_cursor=page.next_cursor
         )
     )
+
+
+def parse_query(
+    where: str | None, order_by: str | None
+) -> tuple[Expr | None, tuple[Field, bool] | None]:
+    """`where` and `order_by` read by the query language; 400 naming the position when not."""
+    try:
+        query = parse(where) if where is not None else None
+    except QueryError as e:
+        raise ApiError(400, "invalid_query", f"where: {e}", {"position": e.position}) from e
+    if order_by is None:
+        return query, None
+    name, _, way = order_by.strip().rpartition(" ")
+    if way.lower() not in ("asc", "desc"):
+        name, way = order_by.strip(), "asc"
+    try:
+        return query, (parse_field(name.strip()), way.lower() == "desc")
+    except QueryError as e:
+        raise ApiError(400, "invalid_query", f"order_by: {e}", {"position": e.position}) from e
 
 
 def execution_row(ledger: Any, ref: str, case: str | None) -> dict[str, Any]:
@@ -148,10 +190,41 @@ def get_history(
     return HistoryPublic(execution_id=row["execution_id"], items=items)
 
 
-@router.get("/{a}/diff/{b}", summary="Config deltas between two executions, a as the baseline")
-def diff(a: str, b: str, ledger: LedgerDep, _: Reader) -> DiffPublic:
-    deltas = ledger.diff(a, b)
-    return DiffPublic(a=a, b=b, change_count=len(deltas), deltas=deltas)  # type: ignore[arg-type]
+@router.get(
+    "/{a}/diff/{b}",
+    summary="B against A: config, params, metrics, files, status, times, code, environment",
+)
+def diff(a: str, b: str, ledger: LedgerDep, _: Reader, case: CaseScope = None) -> DiffPublic:
+    """Grouped by section, changes first; `case` resolves ids shared by several cases (both
+    sides)."""
+    rows = [execution_row(ledger, ref, case) for ref in (a, b)]
+    base, other = (ledger.record_of(row["id"]) for row in rows)
+    comparison = compare_records(base, other, ledger.policies.for_record(other))
+    deltas = config_deltas(base, other, ledger.policies.for_record(other))
+    return DiffPublic(
+        a=a,
+        b=b,
+        change_count=comparison.change_count,
+        deltas=deltas,  # type: ignore[arg-type]
+        sections=comparison.to_public()["sections"],
+    )
+
+
+@router.get(
+    "/{execution}/lineage",
+    summary="The files an execution used and made, and the executions up or down from it",
+)
+def get_lineage(
+    execution: str,
+    ledger: LedgerDep,
+    _: Reader,
+    case: CaseScope = None,
+    direction: Literal["up", "down", "both"] = "both",
+    depth: Annotated[int, Query(ge=1, le=100, description="Executions away, at most")] = 1,
+) -> LineagePublic:
+    row = execution_row(ledger, execution, case)
+    graph = execution_lineage(ledger.queries, row["id"], direction, depth)
+    return LineagePublic(execution=row["id"], direction=direction, depth=depth, **graph.to_public())
 
 
 def event_public(position: int, event: Any) -> HistoryEvent:

@@ -100,11 +100,64 @@ class HistoryPublic(Schema):
     items: list[HistoryEvent]
 
 
+class DiffChange(Schema):
+    field: str
+    a: Any = Field(description="The value in A (the baseline); null: A lacks it")
+    b: Any = Field(description="The value in B; null: B lacks it")
+
+
+class DiffSection(Schema):
+    name: str = Field(description="config, params, metrics, outputs, artifacts, inputs, …")
+    change_count: int
+    changes: list[DiffChange]
+    same: int = Field(description="How many fields of the section are the same")
+
+
 class DiffPublic(Schema):
     a: str
     b: str
-    change_count: int
-    deltas: Deltas
+    change_count: int = Field(description="Changed fields over every section")
+    deltas: Deltas = Field(description="The config deltas alone, as `show` gives them")
+    sections: list[DiffSection] = Field(
+        default_factory=list, description="Sections with changes first, changes first in each"
+    )
+
+
+class LineageNode(Schema):
+    id: str = Field(description="An execution's uuid or a file's sha256")
+    type: Literal["execution", "file"]
+    depth: int | None = Field(default=None, description="Executions away from the start")
+    execution_id: str | None = None
+    case: str | None = None
+    status: str | None = None
+    started: str | None = None
+    ended: str | None = None
+    uris: list[str] | None = Field(default=None, description="Where the file was recorded")
+    size: int | None = None
+
+
+class LineageEdge(Schema):
+    from_: str = Field(alias="from", serialization_alias="from")
+    relation: Literal["used", "wasGeneratedBy"]
+    to: str
+    role: str | None = None
+
+    model_config = {"populate_by_name": True, "extra": "forbid"}
+
+
+class LineagePublic(Schema):
+    execution: str
+    direction: str
+    depth: int
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+class FilePublic(Schema):
+    sha256: str
+    uris: list[str]
+    producers: list[LineageNode] = Field(description="Executions with it as output or artifact")
+    consumers: list[LineageNode] = Field(description="Executions with it as input")
 
 
 Outcome = Literal["created", "updated", "duplicate", "conflict", "invalid"]

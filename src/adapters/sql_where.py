@@ -1,0 +1,340 @@
+"""The query language (domain/query.py) compiled to SQL over the read models, the same SQL on
+SQLite and Postgres; every value is a bound parameter. Also the reads lineage needs.
+
+The compiled condition is over the `executions` table (unaliased). Named fields read the
+`search` projection's tables (projections/search_tables.py) through `executions.id IN
+(SELECT execution ...)`, which both databases answer from the (kind, name, value|number)
+indexes when the condition is selective (ADR 0009).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..application.ports import Page
+from ..domain.query import (
+    And,
+    Compare,
+    Exists,
+    Expr,
+    Field,
+    In,
+    Like,
+    Not,
+    Or,
+    QueryError,
+    Value,
+    to_text_field,
+)
+from ..projections.search_tables import VALUE_CHARS
+from ..projections.tables import EXECUTIONS, Table
+from ..projections.views import Row
+from .sql_rows import decode_row
+
+E = "executions"
+# Scalar fields stored on the executions row: column, type.
+COLUMNS: dict[str, str] = {
+    "status": "status",
+    "case": "case_name",
+    "group": "grp",
+    "namespace": "namespace",
+    "canonical": "is_canonical",
+    "started": "started",
+    "ended": "ended",
+    "change_count": "change_count",
+    "parent": "parent",
+}
+# Scalar fields stored as values of the search projection: (kind, name).
+VALUE_FIELDS: dict[str, tuple[str, str]] = {
+    "duration": ("rec", "duration"),
+    "code.commit": ("code", "commit"),
+    "code.dirty": ("code", "dirty"),
+}
+FILE_FIELDS = {"input.sha256": "input", "output.sha256": "output", "artifact.sha256": "artifact"}
+Predicate = Compare | In | Like | Exists
+SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class Compiled:
+    """A condition or sort expression being built: SQL text and its parameters in order."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.params: list[Any] = []
+
+    def bind(self, *values: Any) -> str:
+        self.params.extend(values)
+        return ", ".join("?" * len(values))
+
+
+def compile_where(expr: Expr, dialect: str) -> tuple[str, list[Any]]:
+    """The condition (over `executions`) and its parameters; QueryError for a literal that
+    does not fit its field (a word compared with a metric, a time that is not ISO 8601)."""
+    out = Compiled(dialect)
+    return _node(out, expr), out.params
+
+
+def _node(out: Compiled, expr: Expr) -> str:
+    if isinstance(expr, And):
+        return f"({_node(out, expr.left)} AND {_node(out, expr.right)})"
+    if isinstance(expr, Or):
+        return f"({_node(out, expr.left)} OR {_node(out, expr.right)})"
+    if isinstance(expr, Not):
+        return f"NOT {_node(out, expr.operand)}"
+    fld = expr.field
+    if fld.kind in COLUMNS:
+        return _column_predicate(out, expr, f"{E}.{COLUMNS[fld.kind]}")
+    if fld.kind == "metrics":
+        column = f"m.{fld.aggregate}"
+        head = f"{E}.id IN (SELECT m.execution FROM execution_metrics m WHERE m.name = ?"
+        out.params.append(fld.name)
+        return f"{head} AND {column} IS NOT NULL AND {_predicate(out, expr, column, 'number')})"
+    if fld.kind in FILE_FIELDS:
+        head = f"{E}.id IN (SELECT f.execution FROM execution_files f WHERE f.direction = ?"
+        out.params.append(FILE_FIELDS[fld.kind])
+        return f"{head} AND f.sha256 IS NOT NULL AND {_predicate(out, expr, 'f.sha256', 'text')})"
+    kind, name = VALUE_FIELDS.get(fld.kind) or _value_key(fld)
+    head = f"{E}.id IN (SELECT v.execution FROM execution_values v WHERE v.kind = ? AND v.name = ?"
+    out.params += [kind, name]
+    return f"{head} AND {_predicate(out, expr, None, fld.type)})"
+
+
+def _value_key(fld: Field) -> tuple[str, str]:
+    """(kind, name) in execution_values; config.params.X and config.code.X (the names the
+    deltas use) are the params and the code, config.spec.resolved.X is config.X."""
+    if fld.kind == "config":
+        for prefix, kind in (("params.", "params"), ("code.", "code"), ("spec.resolved.", "")):
+            if fld.name.startswith(prefix) and len(fld.name) > len(prefix):
+                return kind or "config", fld.name[len(prefix) :]
+    return fld.kind, fld.name
+
+
+def _column_predicate(out: Compiled, expr: Predicate, column: str) -> str:
+    if isinstance(expr, Exists):
+        return f"{column} IS NOT NULL"
+    return f"({column} IS NOT NULL AND {_predicate(out, expr, column, expr.field.type)})"
+
+
+def _predicate(out: Compiled, expr: Predicate, column: str | None, kind: str) -> str:
+    """The test of one stored value. `column` None: a typed value (v.value / v.number)."""
+    fld = expr.field
+    if isinstance(expr, Exists):
+        return "1 = 1"
+    if isinstance(expr, Like):
+        if kind in ("number", "bool"):
+            raise QueryError(fld.pos, f"{to_text_field(fld)} is a {kind}: 'like' needs text")
+        target = column or "v.value"
+        if out.dialect == "sqlite":
+            return f"{target} GLOB {out.bind(_sqlite_glob(expr.pattern))}"
+        return f"{target} LIKE {out.bind(_sql_like(expr.pattern))} ESCAPE '\\'"
+    if isinstance(expr, In):
+        typed = [_literal(fld, value, kind) for value in expr.values]
+        if column is not None:
+            return f"{column} IN ({out.bind(*[v for _, v in typed])})"
+        numbers = [v for c, v in typed if c == "number"]
+        texts = [v for c, v in typed if c == "value"]
+        parts = []
+        if numbers:
+            parts.append(f"v.number IN ({out.bind(*numbers)})")
+        if texts:
+            parts.append(f"v.value IN ({out.bind(*texts)})")
+        return f"({' OR '.join(parts)})"
+    assert isinstance(expr, Compare)
+    target, value = _literal(fld, expr.value, kind)
+    op = SQL_OPS[expr.op]
+    if column is not None:
+        return f"{column} {op} {out.bind(value)}"
+    if target == "number" and op == "<>":  # a value that is no number differs from any number
+        return f"(v.number IS NULL OR v.number <> {out.bind(value)})"
+    return f"v.{target} {op} {out.bind(value)}"
+
+
+def _literal(fld: Field, value: Value, kind: str) -> tuple[str, Any]:
+    """(value | number, the bound value) for a literal compared with a field of `kind`."""
+    name = to_text_field(fld)
+    if kind == "value":  # a typed value: the literal's type decides
+        if isinstance(value, bool):
+            return "value", "true" if value else "false"
+        if isinstance(value, int | float):
+            return "number", float(value)
+        return "value", value[:VALUE_CHARS]
+    if kind == "number":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return "number", value
+        raise QueryError(fld.pos, f"{name} is a number: compare it with a number, not {value!r}")
+    if kind == "bool":
+        if isinstance(value, bool) or value in (0, 1):
+            bound = bool(value)
+            if fld.kind == "canonical":
+                return "number", int(bound)
+            return "value", "true" if bound else "false"
+        raise QueryError(fld.pos, f"{name} is true or false, not {value!r}")
+    if kind == "time":
+        if isinstance(value, str) and not isinstance(value, bool):
+            return "value", _iso(fld, value)
+        raise QueryError(fld.pos, f"{name} is a time: compare it with an ISO 8601 time")
+    if isinstance(value, bool):
+        raise QueryError(fld.pos, f"{name} is text, not true or false")
+    return "value", value if isinstance(value, str) else repr(value)
+
+
+def _iso(fld: Field, text: str) -> str:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        msg = f"{to_text_field(fld)} is a time: {text!r} is not ISO 8601 (e.g. 2024-05-01T12:00)"
+        raise QueryError(fld.pos, msg) from None
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.isoformat()
+
+
+def _sqlite_glob(pattern: str) -> str:
+    return "".join("[[]" if c == "[" else "[]]" if c == "]" else c for c in pattern)
+
+
+def _sql_like(pattern: str) -> str:
+    out = []
+    for c in pattern:
+        if c in "\\%_":
+            out.append("\\" + c)
+        else:
+            out.append({"*": "%", "?": "_"}.get(c, c))
+    return "".join(out)
+
+
+def sort_keys(fld: Field) -> list[tuple[str, list[Any]]]:
+    """SQL expressions (with their parameters) to order executions by a field."""
+    if fld.kind in COLUMNS:
+        return [(f"{E}.{COLUMNS[fld.kind]}", [])]
+    if fld.kind == "metrics":
+        sub = f"(SELECT m.{fld.aggregate} FROM execution_metrics m "
+        return [(f"{sub}WHERE m.execution = {E}.id AND m.name = ?)", [fld.name])]
+    if fld.kind in FILE_FIELDS:
+        sub = f"(SELECT MIN(f.sha256) FROM execution_files f WHERE f.execution = {E}.id "
+        return [(f"{sub}AND f.direction = ?)", [FILE_FIELDS[fld.kind]])]
+    kind, name = VALUE_FIELDS.get(fld.kind) or _value_key(fld)
+    # Numbers in numeric order, then the values that are no number, as text.
+    return [
+        (
+            f"(SELECT v.{column} FROM execution_values v WHERE v.execution = {E}.id "
+            "AND v.kind = ? AND v.name = ?)",
+            [kind, name],
+        )
+        for column in ("number", "value")
+    ]
+
+
+# Lineage reads: a file's rows with their execution's case, status and times.
+_FILE_ROWS = (
+    "SELECT f.execution, f.direction, f.uri, f.sha256, f.size, f.role, e.execution_id, "
+    "e.namespace, e.case_name, e.status, e.started, e.ended FROM execution_files f "
+    "JOIN executions e ON e.id = f.execution WHERE f.direction <> '' AND "
+)
+
+
+class SearchQueries:
+    """Mixed into SqlQueries: pages ordered by any field, and the lineage reads."""
+
+    dialect: Any
+
+    def _all(self, table: Table, sql: str, params: list[Any]) -> list[Row]:
+        raise NotImplementedError  # SqlQueries'
+
+    def compile_where(self, expr: Expr) -> tuple[str, list[Any]]:
+        return compile_where(expr, self.dialect.name)
+
+    def ordered_page(
+        self,
+        order: Field,
+        descending: bool,
+        where: list[str],
+        params: list[Any],
+        limit: int,
+        cursor: str | None,
+        select: tuple[str, ...] | None = None,
+    ) -> Page:
+        """A page ordered by any field, then by id. The cursor is the offset of the next page:
+        a sort key computed per row has no index to seek by."""
+        from .sql_queries import decode_cursor, encode_cursor
+
+        offset = 0
+        if cursor:
+            (offset,) = decode_cursor(cursor, 1)
+            if not isinstance(offset, int) or offset < 0:
+                raise ValueError(f"invalid cursor {cursor!r}")
+        direction = " DESC" if descending else ""
+        order_sql, order_params = [], []
+        for key, key_params in sort_keys(order):
+            # NULLs (executions without the field) last in both orders, on both databases.
+            order_sql.append(f"{key} IS NULL, {key}{direction}")
+            order_params += key_params * 2
+        columns = ", ".join(f"{E}.{c}" for c in select) if select else f"{E}.*"
+        sql = f"SELECT {columns} FROM {E}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {', '.join(order_sql)}, {E}.id LIMIT ? OFFSET ?"
+        rows = self._all(EXECUTIONS, sql, [*params, *order_params, limit + 1, offset])
+        more = len(rows) > limit
+        return Page(rows[:limit], encode_cursor([offset + limit]) if more else None)
+
+    # -- lineage ----------------------------------------------------------------------------
+    def files_with_sha256(self, digests: list[str]) -> list[Row]:
+        """Every input, output and artifact row with one of these sha256s."""
+        return self._chunked("f.sha256", digests)
+
+    def files_of_executions(self, executions: list[str]) -> list[Row]:
+        """Every input, output and artifact row of these executions (uuids)."""
+        return self._chunked("f.execution", executions)
+
+    def files_at(self, uri: str) -> list[Row]:
+        """File rows recorded at this uri or path (exactly)."""
+        return self._chunked("f.uri", [uri])
+
+    def _chunked(self, column: str, keys: list[str]) -> list[Row]:
+        rows: list[Row] = []
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            sql = f"{_FILE_ROWS}{column} IN ({', '.join('?' * len(chunk))}) ORDER BY f.id"
+            rows += [decode_row(EXECUTIONS, r) for r in self._all(EXECUTIONS, sql, chunk)]
+        return rows
+
+    def values_of(self, executions: list[str], fields: list[Field]) -> dict[str, dict[str, Any]]:
+        """For each execution (uuid), the values of these fields (named by their text) that
+        it has: params, config, tags and metrics typed as recorded, columns as stored."""
+        from ..domain.query import to_text_field
+
+        out: dict[str, dict[str, Any]] = {e: {} for e in executions}
+        if not executions or not fields:
+            return out
+        marks = ", ".join("?" * len(executions))
+        named = [f for f in fields if f.kind not in COLUMNS and f.kind not in FILE_FIELDS]
+        keys = {
+            (VALUE_FIELDS.get(f.kind) or _value_key(f)): to_text_field(f)
+            for f in named
+            if f.kind != "metrics"
+        }
+        if keys:
+            sql = (
+                f"SELECT execution, kind, name, value, number FROM execution_values "
+                f"WHERE execution IN ({marks}) AND kind IN ({', '.join('?' * len(keys))})"
+            )
+            kinds = sorted({k for k, _ in keys})
+            for row in self._all(EXECUTIONS, sql, [*executions, *kinds]):
+                label = keys.get((row["kind"], row["name"]))
+                if label is not None:
+                    number = row["number"]
+                    out[row["execution"]][label] = number if number is not None else row["value"]
+        metrics = {(f.name, f.aggregate): to_text_field(f) for f in named if f.kind == "metrics"}
+        if metrics:
+            sql = (
+                f"SELECT * FROM execution_metrics WHERE execution IN ({marks}) "
+                f"AND name IN ({', '.join('?' * len(metrics))})"
+            )
+            names = sorted({n for n, _ in metrics})
+            for row in self._all(EXECUTIONS, sql, [*executions, *names]):
+                for (name, aggregate), label in metrics.items():
+                    if name == row["name"]:
+                        out[row["execution"]][label] = row[aggregate]
+        return out
