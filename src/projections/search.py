@@ -8,42 +8,16 @@ Projection defined there.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
-
-import msgspec
 
 from ..domain.deltas import config_fields
 from ..domain.execution import Execution
 from ..domain.record import ExecutionRecord
-from .search_tables import EXECUTION_FILES, EXECUTION_METRICS, EXECUTION_VALUES, VALUE_CHARS
+from .search_tables import EXECUTION_FILES, EXECUTION_METRICS, EXECUTION_VALUES, FILE_LISTS, typed
 from .views import Projection, Row, ViewSession
 
-_NUMERIC = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
 _CONFIG_PREFIX = "spec.resolved."
-FILE_LISTS = (("input", "inputs"), ("output", "outputs"), ("artifact", "artifacts"))
-_json = msgspec.json.Encoder()
-
-
-def typed(value: Any) -> tuple[str | None, float | None]:
-    """A value as (text, number): the number when it is one or a string that reads as one
-    (`"0.50"` -> 0.5); booleans as true/false (no number), structures as JSON."""
-    if value is None:
-        return None, None
-    if isinstance(value, bool):
-        return ("true" if value else "false"), None
-    if isinstance(value, int | float):
-        number = float(value)
-        return repr(value), (number if math.isfinite(number) else None)
-    if isinstance(value, str):
-        parsed: float | None = None
-        if len(value) < 64 and _NUMERIC.fullmatch(value):
-            parsed = float(value)
-        return value[:VALUE_CHARS], (
-            parsed if parsed is not None and math.isfinite(parsed) else None
-        )
-    return _json.encode(value).decode()[:VALUE_CHARS], None
 
 
 def record_values(record: ExecutionRecord) -> Iterator[tuple[str, str, Any]]:

@@ -9,6 +9,12 @@ asking for a kind or direction.
 
 from __future__ import annotations
 
+import math
+import re
+from typing import Any
+
+import msgspec
+
 from .tables import Table
 
 # Values longer than this are kept (and compared) by their first VALUE_CHARS characters, so
@@ -61,3 +67,27 @@ EXECUTION_FILES = Table(
     indexes=(("execution",), ("sha256",)),
     lookups=("execution",),
 )
+
+_NUMERIC = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*")
+FILE_LISTS = (("input", "inputs"), ("output", "outputs"), ("artifact", "artifacts"))
+_json = msgspec.json.Encoder()
+
+
+def typed(value: Any) -> tuple[str | None, float | None]:
+    """A value as (text, number): the number when it is one or a string that reads as one
+    (`"0.50"` -> 0.5); booleans as true/false (no number), structures as JSON."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return ("true" if value else "false"), None
+    if isinstance(value, int | float):
+        number = float(value)
+        return repr(value), (number if math.isfinite(number) else None)
+    if isinstance(value, str):
+        parsed: float | None = None
+        if len(value) < 64 and _NUMERIC.fullmatch(value):
+            parsed = float(value)
+        return value[:VALUE_CHARS], (
+            parsed if parsed is not None and math.isfinite(parsed) else None
+        )
+    return _json.encode(value).decode()[:VALUE_CHARS], None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +213,51 @@ def test_lineage_follows_a_chain_of_ten_to_the_depth_asked(ledger: Ledger) -> No
     assert sum(n["type"] == "execution" for n in down.nodes.values()) == 10
     assert ids(ledger, f"input.sha256 = '{sha(105)}'") == ["step-5"]
     assert ids(ledger, f"output.sha256 = '{sha(105)}'") == ["step-4"]
+
+
+def test_the_parquet_export_types_numeric_strings_and_lists_every_file(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    import duckdb
+
+    from provledger.adapters.exporters.parquet import export_parquet
+
+    ledger.record(
+        [
+            make_record(
+                "mlflow-like",
+                params={"dt": "0.50", "optimizer": "adam"},
+                inputs=[FileRef("in.nc", sha(1))],
+                outputs=[FileRef("out.nc", sha(2))],
+                artifacts=[FileRef("plot.png", sha(3), size=10)],
+            )
+        ]
+    )
+    counts = export_parquet(ledger, tmp_path / "out")
+    assert counts.files == 3
+    out = tmp_path / "out"
+    params = duckdb.sql(
+        f"SELECT name, value_number FROM '{out}/params.parquet' ORDER BY name"
+    ).fetchall()
+    assert params == [("dt", 0.5), ("optimizer", None)]
+    files = duckdb.sql(
+        f"SELECT c.name, f.direction, f.sha256 FROM '{out}/files.parquet' f "
+        f"JOIN '{out}/executions.parquet' e USING (id) "
+        f"JOIN '{out}/cases.parquet' c ON c.case_id = e.case_id ORDER BY f.direction"
+    ).fetchall()
+    assert files == [
+        ("ocean", "artifact", sha(3)),
+        ("ocean", "input", sha(1)),
+        ("ocean", "output", sha(2)),
+    ]
+
+
+def test_the_sdk_search_returns_records(runs: Ledger) -> None:
+    import provledger
+
+    found = provledger.search("metrics.loss < 0.5", order_by="metrics.loss desc", ledger=runs)
+    assert [r.execution_id for r in found] == ["b", "a"]
+    assert found[0].params == {"dt": 0.25, "optimizer": "sgd"}
+    assert provledger.search("params.dt exists", limit=1, ledger=runs)[0].execution_id == "a"
+    with pytest.raises(QueryError):
+        provledger.search("params.dt ==", ledger=runs)

@@ -84,3 +84,38 @@ def test_a_minimal_record_still_exports_valid_prov() -> None:
     minimal = ExecutionRecord(execution_id="x", case="c", status=Status.INCOMPLETE, missing=["a"])
     parsed = load(to_prov(minimal, "1"))
     assert parsed.get_provn().count("activity(") == 1
+
+
+def test_a_lineage_graph_is_valid_prov_with_derivations() -> None:
+    from provledger.adapters.exporters.prov import lineage_to_prov
+    from provledger.application.lineage import Lineage
+
+    graph = Lineage()
+    base = {"namespace": "lab", "case_name": "flood", "status": "succeeded", "size": None}
+    times = {"started": "2026-02-01T10:00:00+00:00", "ended": None, "role": None}
+    for execution, direction, sha in (
+        ("e1", "output", SHA_IN),
+        ("e2", "input", SHA_IN),
+        ("e2", "output", SHA_OUT),
+    ):
+        graph.add_row(
+            {
+                **base,
+                **times,
+                "execution": execution,
+                "execution_id": execution,
+                "direction": direction,
+                "uri": f"{sha[:3]}.tif",
+                "sha256": sha,
+            },
+            1,
+        )
+    document = lineage_to_prov(graph)
+    parsed = ProvDocument.deserialize(content=json.dumps(document), format="json")
+    assert len(list(parsed.get_records(ProvActivity))) == 2
+    assert len(list(parsed.get_records(ProvEntity))) == 2
+    (derived,) = document["wasDerivedFrom"].values()
+    assert derived["prov:generatedEntity"] == f"file:{SHA_OUT}"
+    assert derived["prov:usedEntity"] == f"file:{SHA_IN}"
+    assert len(document["used"]) == 1
+    assert len(document["wasGeneratedBy"]) == 2

@@ -25,16 +25,32 @@ def export_prov(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
     ] = None,
+    lineage: Annotated[
+        bool,
+        typer.Option(
+            "--lineage", help="The lineage graph around it instead: executions up and down."
+        ),
+    ] = False,
+    depth: Annotated[
+        int, typer.Option("--depth", min=1, max=100, help="With --lineage: executions away.")
+    ] = 1,
 ) -> None:
     """One execution as W3C PROV-JSON: files (sha256) as entities, execution and steps as
-    activities, user/code/importer as agents."""
+    activities, user/code/importer as agents. With --lineage, the graph of executions and
+    files around it (used, wasGeneratedBy, wasDerivedFrom)."""
     import msgspec
 
-    from ..exporters.prov import to_prov
+    from ..exporters.prov import lineage_to_prov, to_prov
 
     with open_ledger() as ledger:
         row = ledger.execution_row(execution)
-        document = to_prov(ledger.record_of(row["id"]), row["id"])
+        if lineage:
+            from ...application.lineage import execution_lineage
+
+            graph = execution_lineage(ledger.queries, row["id"], "both", depth)
+            document = lineage_to_prov(graph)
+        else:
+            document = to_prov(ledger.record_of(row["id"]), row["id"])
     if out is None:
         print_json(document)
         return
@@ -70,7 +86,7 @@ def export_parquet(
     directory: Annotated[Path, typer.Argument(help="Folder for the .parquet files.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Every case and execution as cases/executions/params/metrics .parquet tables."""
+    """Every case and execution as cases/executions/params/metrics/files .parquet tables."""
     from ..exporters.parquet import export_parquet as export
 
     if directory.exists() and not directory.is_dir():
@@ -86,12 +102,13 @@ def export_parquet(
         "executions": counts.executions,
         "params": counts.params,
         "metrics": counts.metrics,
+        "files": counts.files,
     }
     if as_json:
         print_json(data)
     else:
         console.print(
             f"wrote {directory}: cases {counts.cases}, executions {counts.executions}, "
-            f"params {counts.params}, metrics {counts.metrics}",
+            f"params {counts.params}, metrics {counts.metrics}, files {counts.files}",
             highlight=False,
         )

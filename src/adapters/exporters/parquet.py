@@ -1,4 +1,5 @@
-"""The ledger as Parquet tables (cases, executions, params, metrics) for DuckDB and pandas.
+"""The ledger as Parquet tables (cases, executions, params, metrics, files) for DuckDB and
+pandas. params, metrics and files join executions on `id`; executions join cases on `case_id`.
 
 Streams: read models are paged and rows written in row groups, so memory stays flat.
 """
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 
 from ...application.ledger import Ledger
 from ...domain.execution import Execution
+from ...projections.search_tables import FILE_LISTS, typed
 
 TS = pa.timestamp("us", tz="UTC")
 PAGE = 1000
@@ -82,6 +84,18 @@ PARAMS = pa.schema(
         ("value_number", pa.float64()),
     ]
 )
+FILES = pa.schema(
+    [
+        ("id", pa.string()),
+        ("execution_id", pa.string()),
+        ("case_id", pa.string()),
+        ("direction", pa.string()),  # input, output, artifact
+        ("uri", pa.string()),
+        ("sha256", pa.string()),
+        ("size", pa.int64()),
+        ("role", pa.string()),
+    ]
+)
 METRICS = pa.schema(
     [
         ("id", pa.string()),
@@ -101,6 +115,7 @@ class ExportCounts:
     executions: int = 0
     params: int = 0
     metrics: int = 0
+    files: int = 0
 
 
 class _Table:
@@ -155,13 +170,14 @@ def _pages(ledger: Ledger, kind: str) -> Iterator[dict[str, Any]]:
 
 
 def export_parquet(ledger: Ledger, directory: Path) -> ExportCounts:
-    """Write cases, executions, params and metrics tables into `directory`."""
+    """Write cases, executions, params, metrics and files tables into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
     tables = {
         "cases": _Table(directory, "cases", CASES),
         "executions": _Table(directory, "executions", EXECUTIONS),
         "params": _Table(directory, "params", PARAMS),
         "metrics": _Table(directory, "metrics", METRICS),
+        "files": _Table(directory, "files", FILES),
     }
     for row in _pages(ledger, "cases"):
         tables["cases"].add(
@@ -176,7 +192,8 @@ def export_parquet(ledger: Ledger, directory: Path) -> ExportCounts:
         _execution_rows(ledger, row, tables)
     for table in tables.values():
         table.close()
-    return ExportCounts(*(tables[n].count for n in ("cases", "executions", "params", "metrics")))
+    names = ("cases", "executions", "params", "metrics", "files")
+    return ExportCounts(*(tables[n].count for n in names))
 
 
 def _execution_rows(ledger: Ledger, row: dict[str, Any], tables: dict[str, _Table]) -> None:
@@ -214,11 +231,21 @@ def _execution_rows(ledger: Ledger, row: dict[str, Any], tables: dict[str, _Tabl
         }
     )
     for name, value in sorted(record.params.items()):
-        number = (
-            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        )
+        _, number = typed(value)  # a number, or a string that reads as one ("0.5")
         text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
         tables["params"].add({**keys, "name": name, "value": text, "value_number": number})
+    for direction, attribute in FILE_LISTS:
+        for ref in getattr(record, attribute):
+            tables["files"].add(
+                {
+                    **keys,
+                    "direction": direction,
+                    "uri": ref.uri,
+                    "sha256": ref.sha256,
+                    "size": ref.size,
+                    "role": ref.role,
+                }
+            )
     for name, points in sorted(record.metrics.items()):
         for p in points:
             tables["metrics"].add(

@@ -161,3 +161,60 @@ def _agents(doc: _Document, record: ExecutionRecord, act: str) -> None:
         "wasAssociatedWith",
         {"prov:activity": act, "prov:agent": agent, "prov:role": "recorder"},
     )
+
+
+def lineage_to_prov(graph: Any) -> dict[str, Any]:
+    """A lineage graph (application/lineage.Lineage) as PROV-JSON: files (by sha256) are
+    entities, executions activities; `used`, `wasGeneratedBy`, and `wasDerivedFrom` from each
+    file an execution made to each file it used."""
+    doc = _Document()
+    for node in graph.nodes.values():
+        if node["type"] == "execution":
+            doc.add(
+                "activity",
+                f"exec:{node['id']}",
+                {
+                    "prov:type": _qname("provledger:Execution"),
+                    "prov:label": f"{node['case']}/{node['execution_id']}",
+                    "prov:startTime": node["started"],
+                    "prov:endTime": node["ended"],
+                    "provledger:executionId": node["execution_id"],
+                    "provledger:case": node["case"],
+                    "provledger:status": node["status"],
+                },
+            )
+        else:
+            doc.add(
+                "entity",
+                f"file:{node['id']}",
+                {
+                    "prov:type": _qname("provledger:File"),
+                    "prov:label": ", ".join(node["uris"]),
+                    "prov:location": node["uris"][0] if node["uris"] else None,
+                    "provledger:sha256": node["id"],
+                    "provledger:size": node.get("size"),
+                },
+            )
+    used: dict[str, list[str]] = {}
+    made: dict[str, list[str]] = {}
+    for edge in graph.edges.values():
+        if edge["relation"] == "used":
+            activity, entity = f"exec:{edge['from']}", f"file:{edge['to']}"
+            used.setdefault(edge["from"], []).append(entity)
+            doc.relate("used", {"prov:activity": activity, "prov:entity": entity})
+        else:
+            entity, activity = f"file:{edge['from']}", f"exec:{edge['to']}"
+            made.setdefault(edge["to"], []).append(entity)
+            doc.relate("wasGeneratedBy", {"prov:entity": entity, "prov:activity": activity})
+    for execution, outputs in made.items():
+        for generated in outputs:
+            for source in used.get(execution, []):
+                doc.relate(
+                    "wasDerivedFrom",
+                    {
+                        "prov:generatedEntity": generated,
+                        "prov:usedEntity": source,
+                        "prov:activity": f"exec:{execution}",
+                    },
+                )
+    return doc.doc
