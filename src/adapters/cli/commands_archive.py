@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -76,7 +75,7 @@ def persist(
             summary = persister.run()
             _persist_report(summary, archive.url, as_json)
             return
-        _follow(ledger, persister, log, archive)
+        _follow(ledger, archive)
 
 
 def _persist_report(summary: Any, url: str, as_json: bool) -> None:
@@ -100,48 +99,36 @@ def _persist_report(summary: Any, url: str, as_json: bool) -> None:
         errors.print(f"not overwritten (a different file is there): {escape(path)}")
 
 
-def _follow(ledger: Ledger, persister: Any, log: Any, archive: Any) -> None:
-    from eventsourcing.persistence import OperationalError, PersistenceError
+def _follow(ledger: Ledger, archive: Any) -> None:
+    """`persist --follow`: the worker's loop (application/worker.py) doing persist and ship
+    only, printing what it does."""
+    import contextlib
 
-    from ...application.archive_log import ship_log
-    from ...application.persist_records import backoff_delays
-    from ...application.stored_log import ArchiveUnavailableError
     from ..settings import Settings
+    from ..worker_setup import build_worker
 
-    settings = Settings()
+    def retrying(job: str, error: BaseException, delay: float) -> None:
+        errors.print(f"{job}: retrying in {delay:.1f}s: {escape(str(error))}", highlight=False)
+
+    worker = build_worker(
+        ledger,
+        Settings(),
+        jobs=("persist", "ship"),
+        archive=archive,
+        on_persisted=lambda summary: _persist_report(summary, archive.url, False),
+        on_error=retrying,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    delays = backoff_delays()
-    shipped_at = time.monotonic()
     console.print(f"persisting to {escape(archive.url)} (Ctrl-C stops)", highlight=False)
-    try:
-        while not stop.is_set():
-            try:
-                summary = persister.run()
-                if summary.records or summary.side_files:
-                    _persist_report(summary, archive.url, False)
-                if time.monotonic() - shipped_at >= settings.archive_interval:
-                    ship_log(
-                        log,
-                        archive,
-                        ledger.ledger_id,
-                        segment_events=settings.archive_segment_events,
-                    )
-                    shipped_at = time.monotonic()
-                delays = backoff_delays()
-                stop.wait(settings.persist_interval)
-            except (ArchiveUnavailableError, OperationalError, PersistenceError) as e:
-                delay = next(delays)
-                errors.print(f"retrying in {delay:.1f}s: {escape(str(e))}", highlight=False)
-                stop.wait(delay)
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        worker.run(stop)
 
 
 def _snapshots_of(ledger: Ledger) -> Any:
     from ..sql_snapshots import SqlSnapshots
 
-    runner = ledger.runner
+    runner = ledger.runner_as_is()
     return SqlSnapshots(runner.views, list(runner.projections.values()))  # type: ignore[arg-type]
 
 
@@ -209,7 +196,7 @@ def restore_command(
             fail(f"restore stopped: {e}{hint}".replace("[", r"\["))
         loaded = LoadedSnapshot()
         if not no_snapshot:
-            known = list(ledger.runner.projections)
+            known = list(ledger.runner_as_is().projections)
             loaded = load_newest_snapshot(_snapshots_of(ledger), archive, summary.ledger_id, known)
         if loaded.used is None:
             ledger.runner.rebuild()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -35,28 +38,58 @@ def serve(
         ),
     ] = 64 * 1024**3,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_format: Annotated[
+        str, typer.Option(help="text | json (one object a line, with the correlation id).")
+    ] = "text",
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json) over the configured ledger."""
+    """Serve the HTTP API (OpenAPI at /openapi.json) over the configured ledger; /healthz,
+    /readyz and /metrics at the root. With --workers N, N processes share the port (run them
+    on Postgres; `provledger worker` does the background work)."""
     import uvicorn
 
+    from .. import logs
     from ..bootstrap import bootstrap
 
+    try:
+        logs.checked_format(log_format)
+    except ValueError as e:
+        fail(str(e))
     with user_errors():  # fail early and clearly on bad settings or an unreachable database
         bootstrap().close()
     os.environ["PROVLEDGER_PUBLIC_READ"] = "1" if public_read else "0"
     os.environ["PROVLEDGER_MAX_BODY_BYTES"] = str(max_body_bytes)
     os.environ["PROVLEDGER_MAX_FILE_BYTES"] = str(max_file_bytes)
+    os.environ[logs.LOG_FORMAT_ENV] = log_format
     access = "reads are public" if public_read else "reads need a read token"
     errors.print(f"provledger API on http://{host}:{port}/api/v1 ({access})", highlight=False)
-    uvicorn.run(
-        "provledger.adapters.http.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        proxy_headers=False,
-    )
+    with _metrics_across(workers):
+        uvicorn.run(
+            "provledger.adapters.http.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            log_config=logs.logging_config(log_format, log_level),
+            proxy_headers=False,
+        )
+
+
+@contextmanager
+def _metrics_across(workers: int) -> Iterator[None]:
+    """Several processes: prometheus-client's multiprocess mode, in a fresh temp dir (unless
+    PROMETHEUS_MULTIPROC_DIR names one), so any process's /metrics adds up all of them."""
+    from ..metrics import MULTIPROC_ENV
+
+    if workers < 2 or os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="provledger-metrics-") as folder:
+        os.environ[MULTIPROC_ENV] = folder
+        try:
+            yield
+        finally:
+            os.environ.pop(MULTIPROC_ENV, None)
 
 
 @token_app.command("create")
