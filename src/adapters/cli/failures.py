@@ -5,8 +5,14 @@ Free of typer, rich and pydantic so the fast `run` path (cli/fast_run.py) can us
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """A message on one line: line breaks (psycopg, YAML and msgspec put them in their errors)
+    become spaces, so an error is always exactly one line on stderr."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def describe(error: BaseException) -> tuple[str, int] | None:
-    """(message, exit status) for an expected error; None for a bug (let it raise)."""
+    """(one-line message, exit status) for an expected error; None for a bug (let it raise)."""
     from eventsourcing.persistence import OperationalError, PersistenceError
 
     from ...domain.errors import DomainError
@@ -17,7 +23,7 @@ def describe(error: BaseException) -> tuple[str, int] | None:
         error, DomainError | RecordFileError | RebuildConflictError | KeyError | ValueError
     ):
         text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-        return str(text), 2
+        return one_line(str(text)), 2
     if isinstance(error, OperationalError | PersistenceError):
-        return f"the ledger database is not reachable or failed: {error}", 3
+        return one_line(f"the ledger database is not reachable or failed: {error}"), 3
     return None

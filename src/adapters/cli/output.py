@@ -1,7 +1,11 @@
-"""Printing: rich tables for people, `--json` for programs, errors on stderr."""
+"""Printing: rich tables for people, `--json` for programs, errors on stderr.
+
+When a stream is not a terminal (a pipe, a log file, CI), rich would wrap text at 80 columns:
+lines printed there are never wrapped, and `fail` prints one plain line (`error: …`)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
@@ -14,8 +18,19 @@ from .plain import print_json
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-console = Console()
-errors = Console(stderr=True)
+
+def _console(stderr: bool = False) -> Console:
+    """A console that soft-wraps (never breaks lines itself) unless it writes to a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return Console(stderr=stderr, soft_wrap=not terminal)
+
+
+console = _console()
+errors = _console(stderr=True)
 
 __all__ = ["console", "errors", "fail", "print_json", "progress_bar", "user_errors"]
 
@@ -35,8 +50,23 @@ def progress_bar(enabled: bool, *, transient: bool = False) -> Progress:
     )
 
 
+def one_line(message: str) -> str:
+    """`message` (rich markup) as plain text on one line."""
+    from rich.text import Text
+
+    from .failures import one_line as plain_line
+
+    return plain_line(Text.from_markup(message).plain)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    """Print `error: message` (rich markup) on stderr and exit with `code`: in red for a terminal,
+    else as one plain line, however long."""
+    if errors.is_terminal:
+        errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    else:
+        sys.stderr.write(f"error: {one_line(message)}\n")
+        sys.stderr.flush()
     raise typer.Exit(code)
 
 

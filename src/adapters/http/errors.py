@@ -162,6 +162,15 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("ledger database failed", exc_info=exc)
         return error_response(503, "unavailable", "the ledger database failed; try again")
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
+        # Input nested too deeply for a parser or a handler: the client's fault, never a 500
+        # (a 500 would also make the server drop the keep-alive connection).
+        log.info("request too deeply nested: %s", exc)
+        return error_response(
+            400, "invalid_json", "the body nests too deeply (objects or lists inside each other)"
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)

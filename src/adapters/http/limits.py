@@ -1,6 +1,10 @@
-"""Refuse request bodies over a size limit with 413, before any of it is parsed."""
+"""Refuse request bodies over a size limit with 413, before any of it is parsed; refuse a body
+that is not JSON (415) or that nests deeper than any record does (400), before a parser recurses
+into it. Both answers are one-line JSON errors on a connection that stays open."""
 
 from __future__ import annotations
+
+import re
 
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -10,6 +14,33 @@ from .errors import error_body
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 64 * 1024**3  # one uploaded data file (streamed, never buffered)
 STREAMED_UPLOADS = "/api/v1/sync/files/"  # PUT bodies the route streams to disk itself
+# Deeper than a record may be (readers.files.MAX_DEPTH), plus the envelope of a batch or a pushed
+# event; far below the interpreter's recursion limit, which a deeper body would exhaust.
+MAX_BODY_DEPTH = 128
+JSON_TYPE = re.compile(r"application/(?:[\w.-]+\+)?json\s*(?:;.*)?", re.IGNORECASE)
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+
+
+def is_json(content_type: str) -> bool:
+    return JSON_TYPE.fullmatch(content_type.strip()) is not None
+
+
+def nests_deeper_than(body: bytes, limit: int) -> bool:
+    """Whether the JSON `body` nests arrays/objects more than `limit` deep (strings ignored).
+    Each pass removes the innermost pairs at C speed; a malformed body is left to the parser."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    skeleton = _JSON_STRING.sub(b"", body).translate(_SQUARE, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not skeleton:
+            return False
+        shorter = skeleton.replace(b"[]", b"")
+        if len(shorter) == len(skeleton):
+            return False  # unbalanced: not JSON, the parser says so
+        skeleton = shorter
+    return b"[]" in skeleton
 
 
 class BodyLimitMiddleware:
@@ -64,6 +95,28 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if body.strip():
+            content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+            if not is_json(content_type):
+                got = repr(content_type) if content_type else "no content type"
+                await self._reject(
+                    send,
+                    415,
+                    "unsupported_media_type",
+                    f"send the body as JSON with 'Content-Type: application/json' (got {got})",
+                    close=False,
+                )
+                return
+            if nests_deeper_than(body, MAX_BODY_DEPTH):
+                await self._reject(
+                    send,
+                    400,
+                    "invalid_json",
+                    f"the body nests more than {MAX_BODY_DEPTH} levels deep "
+                    "(objects or lists inside each other)",
+                    close=False,
+                )
+                return
         sent = False
 
         async def replay() -> Message:
@@ -99,17 +152,15 @@ class BodyLimitMiddleware:
         code: str,
         message: str,
         details: dict[str, int] | None = None,
+        close: bool = True,
     ) -> None:
+        """`close`: the body was not read, so the connection cannot be reused."""
         payload = msgspec.json.encode(error_body(code, message, details))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
