@@ -316,11 +316,11 @@ class SearchQueries:
             if f.kind != "metrics"
         }
         if keys:
+            kinds = sorted({k for k, _ in keys})
             sql = (
                 f"SELECT execution, kind, name, value, number FROM execution_values "
-                f"WHERE execution IN ({marks}) AND kind IN ({', '.join('?' * len(keys))})"
+                f"WHERE execution IN ({marks}) AND kind IN ({', '.join('?' * len(kinds))})"
             )
-            kinds = sorted({k for k, _ in keys})
             for row in self._all(EXECUTIONS, sql, [*executions, *kinds]):
                 label = keys.get((row["kind"], row["name"]))
                 if label is not None:
@@ -328,11 +328,11 @@ class SearchQueries:
                     out[row["execution"]][label] = number if number is not None else row["value"]
         metrics = {(f.name, f.aggregate): to_text_field(f) for f in named if f.kind == "metrics"}
         if metrics:
+            names = sorted({n for n, _ in metrics})
             sql = (
                 f"SELECT * FROM execution_metrics WHERE execution IN ({marks}) "
-                f"AND name IN ({', '.join('?' * len(metrics))})"
+                f"AND name IN ({', '.join('?' * len(names))})"
             )
-            names = sorted({n for n, _ in metrics})
             for row in self._all(EXECUTIONS, sql, [*executions, *names]):
                 for (name, aggregate), label in metrics.items():
                     if name == row["name"]:

@@ -261,3 +261,18 @@ def test_the_sdk_search_returns_records(runs: Ledger) -> None:
     assert provledger.search("params.dt exists", limit=1, ledger=runs)[0].execution_id == "a"
     with pytest.raises(QueryError):
         provledger.search("params.dt ==", ledger=runs)
+
+
+def test_values_of_several_fields_come_back_typed_per_execution(runs: Ledger) -> None:
+    fields = [
+        parse_field(f)
+        for f in ("params.dt", "params.optimizer", "metrics.loss", "metrics.loss.max")
+    ]
+    a = runs.execution_row("a")["id"]
+    values = runs.queries.values_of([a], fields)
+    assert values[a] == {
+        "params.dt": 0.5,
+        "params.optimizer": "adam",
+        "metrics.loss": 0.05,
+        "metrics.loss.max": 0.9,
+    }
