@@ -9,6 +9,7 @@ stays flat whatever the size of the tree.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -92,6 +93,10 @@ def units(root: Path, fmt: str) -> Iterator[Unit]:
             if name.startswith("."):
                 continue
             path = here / name
+            dangling = _dangling_link(path)
+            if dangling is not None:  # never silently dropped: named, with the reason
+                yield Unit("error" if _is_candidate(name, fmt) else "skip", path, dangling)
+                continue
             db = _mlflow_db(path, fmt, explicit=False)
             if db is not None:
                 yield db
@@ -99,6 +104,19 @@ def units(root: Path, fmt: str) -> Iterator[Unit]:
                 yield Unit("archive", path)
             elif _is_candidate(name, fmt):
                 yield Unit("file", path)
+
+
+def _dangling_link(path: Path) -> str | None:
+    """Why a file-level symbolic link cannot be followed (`a -> b -> a`, or a missing target)."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.stat()
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "symbolic link loop (not followed)"
+        return f"broken symbolic link ({e.strerror})"
+    return None
 
 
 def _mlflow_db(path: Path, fmt: str, explicit: bool) -> Unit | None:

@@ -8,6 +8,7 @@ strings that are not Unicode text (lone surrogates from JSON `\\ud800` escapes).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tomllib
@@ -38,6 +39,8 @@ def load_document(path: Path, max_bytes: int) -> Any:
     try:
         size = path.stat().st_size
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise RecordFileError(path, "cannot read: symbolic link loop") from e
         raise RecordFileError(path, f"cannot read: {e.strerror or e}") from e
     if size > max_bytes:
         raise RecordFileError(
