@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
 
 @pytest.fixture
-def run(tmp_path: Path):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVLEDGER_")}
     env.pop("COLUMNS", None)  # as in CI: no width given, stderr a pipe
     env.pop("LINES", None)
@@ -36,7 +39,7 @@ def _error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
-def test_a_long_error_is_one_unwrapped_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_long_error_is_one_unwrapped_line(run: Run, tmp_path: Path) -> None:
     missing = "an-execution-id-long-enough-to-be-wrapped-" + "x" * 120
     done = run("show", missing)
     assert done.returncode == 2
@@ -44,7 +47,7 @@ def test_a_long_error_is_one_unwrapped_line(run, tmp_path: Path) -> None:  # typ
     assert "\x1b[" not in done.stderr  # no colour codes in a pipe
 
 
-def test_an_error_with_line_breaks_is_printed_on_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_error_with_line_breaks_is_printed_on_one_line(run: Run, tmp_path: Path) -> None:
     bad = tmp_path / ("a-malformed-record-with-a-long-name-" + "y" * 60 + ".yaml")
     bad.write_text("execution_id: [unclosed\ncase: c\n")
     done = run("record", str(bad))
@@ -55,7 +58,7 @@ def test_an_error_with_line_breaks_is_printed_on_one_line(run, tmp_path: Path) -
     assert "malformed YAML" in lines[0]
 
 
-def test_ingest_errors_are_one_line_per_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_errors_are_one_line_per_file(run: Run, tmp_path: Path) -> None:
     folder = tmp_path / ("records-in-a-folder-with-a-long-name-" + "z" * 50)
     folder.mkdir()
     (folder / "deep.record.json").write_text(
