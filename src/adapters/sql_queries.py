@@ -26,8 +26,8 @@ CASE_SORTS: dict[str, tuple[str, ...]] = {
 # params, deltas), which are most of a row's bytes and of its decoding time.
 EXECUTION_SUMMARY_COLUMNS = (
     "id", "execution_id", "case_id", "namespace", "case_name", "grp", "parent", "status", "started",
-    "ended", "recorded_at", "sort_started", "is_canonical", "change_count", "tags", "retracted",
-    "position",
+    "ended", "recorded_at", "sort_started", "is_canonical", "change_count", "missing_count",
+    "tags", "retracted", "position",
 )  # fmt: skip
 EXECUTION_SORTS: dict[str, tuple[str, ...]] = {
     "started": ("sort_started",),

@@ -76,6 +76,14 @@ class Ledger:
     def runner(self) -> ProjectionRunner:
         return self.read_side.runner
 
+    def runner_as_is(self) -> ProjectionRunner:
+        """The projection runner without the first catch-up: a restore loads a snapshot into
+        the read models before anything is applied to them."""
+        with self._read_side_lock:
+            if self._read_side is None:
+                self._read_side = self._build_read_side()
+            return self._read_side.runner
+
     @property
     def queries(self) -> ReadModels:
         return self.read_side.queries

@@ -75,6 +75,7 @@ EXECUTIONS = Table(
         ("sort_started", "TEXT"),  # never NULL: started, or '' when unknown (indexable order)
         ("is_canonical", "INTEGER"),
         ("change_count", "INTEGER"),
+        ("missing_count", "INTEGER"),  # compared fields the canonical has and this one lacks
         ("deltas", "JSON"),
         ("config", "JSON"),
         ("params", "JSON"),

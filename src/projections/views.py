@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from ..domain.case import Case
-from ..domain.deltas import DeltaPolicies, config_fields, diff_configs
+from ..domain.deltas import DeltaPolicies, config_fields, diff_configs, missing_fields
 from ..domain.execution import Execution
 from ..domain.ids import case_id
 from ..domain.record import ExecutionRecord, Status
@@ -284,6 +284,7 @@ class ExecutionsView(Projection):
             "sort_started": started or "",
             "is_canonical": 0,
             "change_count": 0,
+            "missing_count": 0,
             "deltas": None,
             "config": config_fields(record),
             "params": record.params,
@@ -315,7 +316,7 @@ class ExecutionsView(Projection):
         for row in rows:
             row["is_canonical"] = int(row["id"] == canonical)
             if baseline is None:
-                row.update(deltas=None, change_count=0)
+                row.update(deltas=None, change_count=0, missing_count=0)
             else:
                 self._apply_deltas(row, baseline)
             row["position"] = max(row["position"], position)
@@ -323,16 +324,18 @@ class ExecutionsView(Projection):
 
     def _apply_deltas(self, row: Row, baseline: Row) -> None:
         if row["id"] == baseline["id"]:
-            row.update(deltas={}, change_count=0)
+            row.update(deltas={}, change_count=0, missing_count=0)
             return
         if row["parent"] is not None and baseline["parent"] is None:
             # A child run (MLflow nested run) is part of its parent, not a peer of the
             # baseline: it is not compared with it.
-            row.update(deltas=None, change_count=0)
+            row.update(deltas=None, change_count=0, missing_count=0)
             return
         policy = self.policies.for_importer(row["importer"])
         deltas = diff_configs(baseline["config"], row["config"], policy)
-        row.update(deltas=deltas, change_count=len(deltas))
+        # A compared field this execution lacks (an incomplete run) is missing, not changed.
+        missing = missing_fields(baseline["config"], row["config"], policy)
+        row.update(deltas=deltas, change_count=len(deltas), missing_count=len(missing))
 
 
 from .search import SearchView as SearchView  # noqa: E402  (a Projection: defined above)

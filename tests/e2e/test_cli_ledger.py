@@ -29,7 +29,10 @@ def test_ingesting_the_sample_folder_shows_cases_with_canonicals_and_deltas(cli:
     assert ocean["namespace"] == "climate"
     assert ocean["canonical_execution_id"] == "run-2"
     changes = {e["execution_id"]: e["change_count"] for e in ocean["executions"]}
-    assert changes == {"run-1": 1, "run-2": 0, "run-3": 4, "run-4": 7}
+    assert changes == {"run-1": 1, "run-2": 0, "run-3": 4, "run-4": 1}
+    # run-4 is incomplete: the fields it never reported are missing, not changed
+    missing = {e["execution_id"]: e["missing_count"] for e in ocean["executions"]}
+    assert missing == {"run-1": 0, "run-2": 0, "run-3": 0, "run-4": 6}
     again = cli.json("ingest", str(EXAMPLES / "records"))
     assert (again["created"], again["duplicates"]) == (0, 6)
     assert "climate/ocean-box" in cli("cases").stdout

@@ -26,7 +26,7 @@ from tests.unit.records import make_record
 
 
 def snapshots_of(ledger: Ledger) -> SqlSnapshots:
-    runner = ledger.runner
+    runner = ledger.runner_as_is()
     return SqlSnapshots(runner.views, list(runner.projections.values()))  # type: ignore[arg-type]
 
 
@@ -69,7 +69,7 @@ def test_a_restore_from_a_snapshot_gives_the_same_read_models_as_a_full_replay(
     restored, summary = restored_ledger(settings, request, archive)
     try:
         loaded = load_newest_snapshot(
-            snapshots_of(restored), archive, summary.ledger_id, list(restored.runner.projections)
+            snapshots_of(restored), archive, summary.ledger_id, list(restored.runner_as_is().projections)
         )
         assert loaded.used == taken.key
         assert loaded.position == taken.position
@@ -120,7 +120,7 @@ def test_a_snapshot_that_fails_its_checks_is_refused_and_audit_names_it(
     restored, summary = restored_ledger(settings, request, archive)
     try:
         loaded = load_newest_snapshot(
-            snapshots_of(restored), archive, summary.ledger_id, list(restored.runner.projections)
+            snapshots_of(restored), archive, summary.ledger_id, list(restored.runner_as_is().projections)
         )
         assert loaded.used is None
         assert taken.key in loaded.refused[0]

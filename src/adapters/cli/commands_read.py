@@ -57,7 +57,8 @@ def cases(
                 f"[bold]{escape(row['namespace'])}/{escape(row['name'])}[/]{group}: "
                 f"canonical [green]{canonical}[/]; {row['n_executions']} executions "
                 f"({row['n_succeeded']} succeeded, {row['n_failed']} failed, "
-                f"{row['n_incomplete']} incomplete, {row['n_running']} running)",
+                f"{row['n_incomplete']} incomplete, {row['n_running']} running, "
+                f"{row['n_cancelled']} cancelled, {row['n_unknown']} unknown)",
                 highlight=False,
             )
             for e in ledger.queries.executions_of_case(row["case_id"]):
@@ -66,6 +67,7 @@ def cases(
                     "canonical"
                     if e["is_canonical"]
                     else f"{e['change_count']} changes"
+                    + (f", {e['missing_count']} missing" if e.get("missing_count") else "")
                     if e["deltas"] is not None
                     else "no baseline yet"
                 )
@@ -359,6 +361,7 @@ def _execution_summary(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "is_canonical": bool(row["is_canonical"]),
         "change_count": row["change_count"],
+        "missing_count": row.get("missing_count") or 0,
         "deltas": row["deltas"],
         "started": row["started"],
         "ended": row["ended"],
@@ -375,6 +378,7 @@ def _execution_public(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "is_canonical": bool(row["is_canonical"]),
         "change_count": row["change_count"],
+        "missing_count": row.get("missing_count") or 0,
         "deltas": row["deltas"],
         "started": row["started"],
         "ended": row["ended"],

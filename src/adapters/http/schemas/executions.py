@@ -23,6 +23,9 @@ class ExecutionPublic(Schema):
     status: str
     is_canonical: bool
     change_count: int
+    missing_count: int = Field(
+        default=0, description="Compared fields the canonical has and this execution lacks"
+    )
     started: str | None
     ended: str | None
     recorded_at: str | None
@@ -48,6 +51,7 @@ def execution_fields(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "is_canonical": bool(row["is_canonical"]),
         "change_count": row["change_count"] or 0,
+        "missing_count": row.get("missing_count") or 0,
         "started": row["started"],
         "ended": row["ended"],
         "recorded_at": row["recorded_at"],
