@@ -55,7 +55,10 @@ def test_a_user_ingests_an_e3sm_upload_and_a_folder_then_re_ingests_idempotently
     write_zip(runs[3:4], tmp_path / "upload.zip")
     runs[4].write(tmp_path / "perf")
     proc = cli("ingest", "upload.tar.gz", "upload.zip", "perf")
-    assert "created 5, duplicates 0, conflicts 0, incomplete 1, failed 0, errors 0" in proc.stdout
+    assert (
+        "created 5, updated 0, duplicates 0, conflicts 0, incomplete 1, failed 0, errors 0"
+        in proc.stdout
+    )
     again = cli.json("ingest", "upload.tar.gz", "upload.zip", "perf", "--format", "e3sm")
     assert (again["created"], again["duplicates"], again["errors"]) == (0, 5, 0)
     shown = cli.json("show", exec_id(9))
@@ -109,9 +112,10 @@ def test_a_user_exports_prov_rocrate_and_parquet(cli: Cli, tmp_path: Path) -> No
     prov_json = cli("export", "prov", "1081156.251218-200923").stdout
     parsed = ProvDocument.deserialize(content=prov_json, format="json")
     assert "prov:SoftwareAgent" in parsed.get_provn()
-    cli("export", "rocrate", "1081156.251218-200923", "crate")
+    cli("export", "rocrate", "1081156.251218-200923", "crate", "--license", "CC-BY-4.0")
     crate = ROCrate(tmp_path / "crate")
     assert crate.root_dataset["conformsTo"]
+    assert "CC-BY-4.0" in str(crate.root_dataset["license"])
     out = cli.json("export", "parquet", "tables")
     assert (out["cases"], out["executions"]) == (1, 1)
     rows = duckdb.sql(f"SELECT code_tag, machine FROM '{tmp_path}/tables/executions.parquet'")

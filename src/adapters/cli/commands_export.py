@@ -65,6 +65,10 @@ def export_prov(
 def export_rocrate(
     execution: ExecutionArg,
     directory: Annotated[Path, typer.Argument(help="Crate directory (new or empty).")],
+    license: Annotated[
+        str | None,
+        typer.Option("--license", help="The crate's licence: a URL or an SPDX id (CC-BY-4.0)."),
+    ] = None,
 ) -> None:
     """One execution as a Process Run Crate: ro-crate-metadata.json + record.json in DIR."""
     from ..exporters.rocrate import write_crate
@@ -73,7 +77,7 @@ def export_rocrate(
         row = ledger.execution_row(execution)
         record = ledger.record_of(row["id"])
     try:
-        target = write_crate(record, row["id"], directory)
+        target = write_crate(record, row["id"], directory, license=license)
     except ValueError as e:
         fail(str(e))
     except OSError as e:
