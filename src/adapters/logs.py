@@ -16,7 +16,7 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color
 
 
 class JsonFormatter(logging.Formatter):
-    """`{"time", "level", "logger", "message", "correlation_id", ...extra}` on one line."""
+    """`{"time", "level", "logger", "message", "pid", "correlation_id", ...extra}`, one line."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -25,6 +25,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
         correlation = getattr(record, "correlation_id", None) or correlation_var.get()
         if correlation:

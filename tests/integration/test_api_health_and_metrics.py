@@ -76,4 +76,4 @@ def test_a_write_carries_the_callers_request_id_into_its_events_and_the_response
         generated = api.client.get("/healthz").headers["x-request-id"]
     assert len(generated) == 36
     history = ledger.history("c-1")
-    assert {e.event.correlation_id for e in history} == {"req-42"}  # type: ignore[attr-defined]
+    assert {e.event.correlation_id for e in history} == {"req-42"}

@@ -62,7 +62,7 @@ def test_two_apis_and_a_worker_killed_midway_lose_nothing_under_load(
         try:
             wait_until_settled(ledger, archive)  # the new worker caught up with everything
             assert ledger.queries.counts()["executions"] == len(result.written)  # none lost
-            with ledger.events.recorder.datastore.transaction(commit=False) as c:  # type: ignore[attr-defined]
+            with ledger.events.recorder.datastore.transaction(commit=False) as c:
                 c.execute("SELECT execution_id FROM executions")
                 found = {row["execution_id"] for row in c.fetchall()}
             assert found == result.written
