@@ -1,10 +1,11 @@
-"""Read-model snapshots over the SQL read models (application/snapshots.py).
+"""Read-model snapshots over the SQL read models (application/snapshots.py), in COPY text.
 
 Reading: one transaction sees every table and the tracking positions as of one moment
-(SQLite: a read transaction in WAL mode; Postgres: REPEATABLE READ, rows streamed through a
-server-side cursor, so memory stays flat however large the tables). Loading: the rows go into
-fresh tables (the rebuild's machinery: lookup indexes only, binary COPY on Postgres), which are
-swapped in at the snapshot's positions once every table has loaded and checked out.
+(SQLite: a read transaction in WAL mode, rows encoded by adapters/copy_text.py; Postgres:
+REPEATABLE READ and `COPY (SELECT …) TO STDOUT`, streamed, so memory stays flat however large
+the tables). Loading: the rows go into fresh tables (the rebuild's machinery: lookup indexes
+only; Postgres: `COPY … FROM STDIN` of the very bytes), which are swapped in at the snapshot's
+positions once every table has loaded and checked out.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from itertools import islice
 from typing import Any
 
 from ..application.stored_log import CorruptArchiveError
+from ..projections.tables import Table
 from ..projections.views import Projection
+from .copy_text import decode_rows, encode_rows
 from .ddl import write_transaction
-from .sql_rows import TRACKING, append_rows, set_position
+from .sql_rows import TRACKING, set_position
 from .sql_views import SqlViewStore
 
 SUFFIX = "__snapshot"
@@ -25,22 +28,25 @@ CHUNK = 5000
 
 
 class _Reader:
-    def __init__(self, cursor_of: Any, projections: Sequence[Projection]) -> None:
-        self._cursor_of = cursor_of
+    def __init__(self, cursor: Any, dialect: str, projections: Sequence[Projection]) -> None:
+        self._cursor = cursor
+        self._dialect = dialect
         self._projections = projections
         self.positions: dict[str, int] = {}
 
     def tables(self) -> list[tuple[str, list[str]]]:
         return [(t.name, list(t.column_names)) for p in self._projections for t in p.tables]
 
-    def rows(self, table: str) -> Iterator[list[Any]]:
-        columns = dict(self.tables())[table]
-        cursor = self._cursor_of()
-        cursor = getattr(cursor, "sqlite_cursor", cursor)  # eventsourcing's wrapper lacks fetchmany
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")
-        while batch := cursor.fetchmany(CHUNK):
-            for row in batch:
-                yield [row[c] for c in columns]
+    def copy_text(self, table: str) -> Iterator[bytes]:
+        columns = ", ".join(dict(self.tables())[table])
+        if self._dialect == "postgres":
+            with self._cursor.copy(f"COPY (SELECT {columns} FROM {table}) TO STDOUT") as copy:
+                for data in copy:
+                    yield bytes(data)
+            return
+        cursor = getattr(self._cursor, "sqlite_cursor", self._cursor)  # the raw sqlite3 one
+        cursor.execute(f"SELECT {columns} FROM {table}")
+        yield from encode_rows(iter(lambda: cursor.fetchmany(CHUNK), []), flat=True)
 
 
 class SqlSnapshots:
@@ -54,23 +60,20 @@ class SqlSnapshots:
         datastore, dialect = self.views.datastore, self.views.dialect
         if dialect.name == "sqlite":
             with datastore.transaction(commit=False) as c:  # BEGIN: one WAL snapshot
-                reader = _Reader(lambda: c, self.projections)
+                reader = _Reader(c, "sqlite", self.projections)
                 reader.positions = _positions(c, names)
                 yield reader
             return
         with datastore.get_connection() as conn, conn.transaction(force_rollback=True):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            counter = iter(range(1 << 30))
-            reader = _Reader(
-                lambda: conn.cursor(name=f"provledger_snapshot_{next(counter)}"),
-                self.projections,
-            )
-            reader.positions = _positions(conn.cursor(), names)
+            cursor = conn.cursor()
+            reader = _Reader(cursor, "postgres", self.projections)
+            reader.positions = _positions(cursor, names)
             yield reader
 
     def load(
         self,
-        tables: dict[str, Iterable[list[Any]]],
+        tables: dict[str, Iterable[bytes]],
         columns: dict[str, list[str]],
         positions: dict[str, int],
     ) -> None:
@@ -88,9 +91,8 @@ class SqlSnapshots:
                     self._fill(table, tables[table.name])
             with write_transaction(self.views.datastore, self.views.dialect.name) as c:
                 for projection in self.projections:
-                    set_position(
-                        c, self.views.dialect, projection.name + SUFFIX, positions[projection.name]
-                    )
+                    position = positions[projection.name]
+                    set_position(c, self.views.dialect, projection.name + SUFFIX, position)
         except BaseException:
             for projection in self.projections:
                 self.views.drop(projection, SUFFIX)
@@ -98,11 +100,40 @@ class SqlSnapshots:
         for projection in self.projections:
             self.views.swap_in(projection, SUFFIX, positions[projection.name])
 
-    def _fill(self, table: Any, rows: Iterable[list[Any]]) -> None:
-        iterator = iter(rows)
-        while chunk := list(islice(iterator, CHUNK)):
-            with write_transaction(self.views.datastore, self.views.dialect.name) as c:
-                append_rows(c, self.views.dialect, table.name + SUFFIX, table, chunk)
+    def _fill(self, table: Table, chunks: Iterable[bytes]) -> None:
+        name = table.name + SUFFIX
+        dialect = self.views.dialect
+        with write_transaction(self.views.datastore, dialect.name) as c:
+            if dialect.name == "postgres":
+                # A fresh table with no reader: indexes are built once the rows are in (a
+                # sorted build beats maintaining them row by row), and the commit need not
+                # wait for the WAL flush (a crash loses only the fresh table; the swap's
+                # commit is durable and flushes it all).
+                c.execute("SET LOCAL synchronous_commit = off")
+                c.execute(f"ALTER TABLE {name} DROP CONSTRAINT IF EXISTS {name}_pkey")
+                c.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = %s "
+                    "AND schemaname = current_schema()",
+                    (name,),
+                )
+                for row in c.fetchall():
+                    c.execute(f"DROP INDEX {row['indexname']}")
+                statement = f"COPY {name} ({', '.join(table.column_names)}) FROM STDIN"
+                with c.copy(statement) as copy:
+                    for chunk in chunks:
+                        copy.write(chunk)
+                c.execute(f"ALTER TABLE {name} ADD PRIMARY KEY ({table.key})")
+                for column in table.lookups:
+                    c.execute(f"CREATE INDEX ON {name} ({column})")
+                return
+            kinds = [kind for _, kind in table.columns]
+            insert = (
+                f"INSERT INTO {name} ({', '.join(table.column_names)}) "
+                f"VALUES ({', '.join('?' * len(kinds))})"
+            )
+            rows = decode_rows(chunks, kinds)
+            while batch := list(islice(rows, CHUNK)):
+                c.executemany(insert, batch)
 
 
 def _positions(cursor: Any, names: list[str]) -> dict[str, int]:

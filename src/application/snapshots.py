@@ -1,13 +1,14 @@
 """Use cases: read-model snapshots in the archive, and restoring from the newest valid one.
 
 A snapshot holds every read-model table at the positions its projections had reached, read in
-one consistent transaction. Each table is one gzip'd JSON-lines object (one array of column
-values a row, as the database stores them); the manifest names the projections' positions,
+one consistent transaction. Each table is one gzip'd object in PostgreSQL's COPY text format
+(a row a line, tab-separated, as the database stores the values: Postgres writes and reads it
+itself, SQLite through adapters/copy_text.py); the manifest names the projections' positions,
 each table's rows, size and sha256, and the log manifest that covers those positions, so a
 snapshot is chained to the archived log and `audit` can check both together.
 
     snapshots/<position>-<taken at>/manifest.json
-    snapshots/<position>-<taken at>/<table>.jsonl.gz
+    snapshots/<position>-<taken at>/<table>.tsv.gz
 
 A restore then loads the log and the newest snapshot whose checks pass, and applies only the
 events after it. A snapshot that fails a check is refused and the read models are rebuilt
@@ -71,7 +72,9 @@ class SnapshotReader(Protocol):
         """(table name, column names) of every read-model table."""
         ...
 
-    def rows(self, table: str) -> Iterator[list[Any]]: ...
+    def copy_text(self, table: str) -> Iterator[bytes]:
+        """The table's rows in COPY text format, in chunks."""
+        ...
 
 
 class SnapshotStore(Protocol):
@@ -81,7 +84,7 @@ class SnapshotStore(Protocol):
 
     def load(
         self,
-        tables: dict[str, Iterable[list[Any]]],
+        tables: dict[str, Iterable[bytes]],
         columns: dict[str, list[str]],
         positions: dict[str, int],
     ) -> None:
@@ -119,7 +122,8 @@ def take_snapshot(
         base = f"{PREFIX}{position:012d}-{taken.strftime('%Y%m%dT%H%M%S%fZ')}/"
         tables: dict[str, TableDump] = {}
         for name, columns in reader.tables():
-            tables[name] = _put_table(archive, f"{base}{name}.jsonl.gz", reader.rows(name), columns)
+            key = f"{base}{name}.tsv.gz"
+            tables[name] = _put_table(archive, key, reader.copy_text(name), columns)
     manifest = SnapshotManifest(
         FORMAT,
         ledger_id,
@@ -139,20 +143,18 @@ def take_snapshot(
 
 
 def _put_table(
-    archive: Archive, key: str, rows: Iterator[list[Any]], columns: list[str]
+    archive: Archive, key: str, chunks: Iterator[bytes], columns: list[str]
 ) -> TableDump:
-    encoder = msgspec.json.Encoder()
-    fd, tmp = tempfile.mkstemp(prefix="provledger-snapshot-", suffix=".jsonl.gz")
+    fd, tmp = tempfile.mkstemp(prefix="provledger-snapshot-", suffix=".tsv.gz")
     count = 0
     try:
         with (
             os.fdopen(fd, "wb") as raw,
             gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3, mtime=0) as out,
         ):
-            for row in rows:
-                out.write(encoder.encode(row))
-                out.write(b"\n")
-                count += 1
+            for chunk in chunks:
+                out.write(chunk)
+                count += chunk.count(b"\n")  # COPY text escapes newlines inside values
         stored = archive.put_path(key, Path(tmp))
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -209,7 +211,7 @@ def load_newest_snapshot(
             continue
         try:
             store.load(
-                {name: _rows(archive, t) for name, t in manifest.tables.items()},
+                {name: _chunks(archive, t) for name, t in manifest.tables.items()},
                 {name: t.columns for name, t in manifest.tables.items()},
                 manifest.projections,
             )
@@ -221,9 +223,9 @@ def load_newest_snapshot(
     return result
 
 
-def _rows(archive: Archive, table: TableDump) -> Iterator[list[Any]]:
-    """A table's rows, as they are read; the sha256, size and row count are checked at the
-    end (before the caller's swap), and a mismatch raises CorruptArchiveError."""
+def _chunks(archive: Archive, table: TableDump) -> Iterator[bytes]:
+    """A table's COPY text, decompressed as it is read; the sha256, size and row count are
+    checked at the end (before the caller's swap), and a mismatch raises CorruptArchiveError."""
     chunks = archive.chunks(table.key)
     if chunks is None:
         raise CorruptArchiveError(f"{table.key} is missing")
@@ -236,14 +238,13 @@ def _rows(archive: Archive, table: TableDump) -> Iterator[list[Any]]:
             size += len(chunk)
             yield chunk
 
-    decoder = msgspec.json.Decoder(list[Any])
     count = 0
     try:
-        with gzip.GzipFile(fileobj=io.BufferedReader(_ChunkStream(counted())), mode="rb") as lines:
-            for line in lines:
-                count += 1
-                yield decoder.decode(line)
-    except (OSError, EOFError, msgspec.DecodeError) as e:
+        with gzip.GzipFile(fileobj=io.BufferedReader(_ChunkStream(counted())), mode="rb") as f:
+            while data := f.read(1 << 20):
+                count += data.count(b"\n")
+                yield data
+    except (OSError, EOFError) as e:
         raise CorruptArchiveError(f"{table.key}: {e}") from e
     if (digest.hexdigest(), size, count) != (table.sha256, table.size, table.rows):
         raise CorruptArchiveError(f"{table.key} does not match its manifest (sha256, size, rows)")
@@ -281,7 +282,7 @@ def audit_snapshots(
         if not why and manifest is not None:
             for table in manifest.tables.values():
                 try:
-                    for _ in _rows(archive, table):
+                    for _ in _chunks(archive, table):
                         pass
                 except CorruptArchiveError as e:
                     why = str(e)
