@@ -3,6 +3,8 @@ the events after it; SQLite and Postgres, a real S3 endpoint."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from provledger.adapters.archive import raw_log_of
@@ -69,7 +71,10 @@ def test_a_restore_from_a_snapshot_gives_the_same_read_models_as_a_full_replay(
     restored, summary = restored_ledger(settings, request, archive)
     try:
         loaded = load_newest_snapshot(
-            snapshots_of(restored), archive, summary.ledger_id, list(restored.runner_as_is().projections)
+            snapshots_of(restored),
+            archive,
+            summary.ledger_id,
+            list(restored.runner_as_is().projections),
         )
         assert loaded.used == taken.key
         assert loaded.position == taken.position
@@ -120,7 +125,10 @@ def test_a_snapshot_that_fails_its_checks_is_refused_and_audit_names_it(
     restored, summary = restored_ledger(settings, request, archive)
     try:
         loaded = load_newest_snapshot(
-            snapshots_of(restored), archive, summary.ledger_id, list(restored.runner_as_is().projections)
+            snapshots_of(restored),
+            archive,
+            summary.ledger_id,
+            list(restored.runner_as_is().projections),
         )
         assert loaded.used is None
         assert taken.key in loaded.refused[0]
@@ -128,3 +136,35 @@ def test_a_snapshot_that_fails_its_checks_is_refused_and_audit_names_it(
         assert read_model_hashes(restored) == before
     finally:
         restored.close()
+
+
+def test_a_snapshot_taken_on_sqlite_restores_onto_postgres(
+    tmp_path: Path, pg_url: str, s3_server: S3Server, s3_bucket: str
+) -> None:
+    archive = s3_archive(s3_server, s3_bucket)
+    sqlite = bootstrap(Settings(home=tmp_path / "sqlite"))
+    try:
+        fill(sqlite, 0, 30)
+        sqlite.annotate("r3", {"note": "tab\there, line\nthere, back\\slash"})
+        sqlite.catch_up()
+        take_snapshot(
+            snapshots_of(sqlite), archive, raw_log_of(sqlite), sqlite.ledger_id, segment_events=15
+        )
+        before = read_model_hashes(sqlite)
+    finally:
+        sqlite.close()
+    postgres = bootstrap(Settings(home=tmp_path / "pg", database_url=pg_url))
+    try:
+        summary = restore(raw_log_of(postgres), archive)
+        loaded = load_newest_snapshot(
+            snapshots_of(postgres),
+            archive,
+            summary.ledger_id,
+            list(postgres.runner_as_is().projections),
+        )
+        assert loaded.used is not None
+        postgres.catch_up()
+        assert read_model_hashes(postgres) == before
+        assert postgres.execution_row("r3")["tags"]["note"] == "tab\there, line\nthere, back\\slash"
+    finally:
+        postgres.close()
