@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provledger.adapters.sql_queries import EXECUTION_SUMMARY_COLUMNS
+from provledger.adapters.sqlviews.queries import EXECUTION_SUMMARY_COLUMNS
 
 HERE = Path(__file__).resolve().parent
-# The peer sends the SQL the server sends (provledger.adapters.sql_queries) for a list page.
+# The peer sends the SQL the server sends (provledger.adapters.sqlviews.queries) for a list page.
 SUMMARY = ", ".join(EXECUTION_SUMMARY_COLUMNS)
 CLI = str(Path(sys.executable).with_name("provledger"))
 WRK_SCRIPT = r"""

@@ -27,7 +27,7 @@ from typing import Any
 from provledger.adapters import eventstore
 from provledger.adapters.archive import S3Archive, raw_log_of
 from provledger.adapters.bootstrap import bootstrap
-from provledger.adapters.mapper import MsgspecMapper, _encoder
+from provledger.adapters.events.mapper import MsgspecMapper, _encoder
 from provledger.adapters.settings import Settings
 from provledger.application.archive_log import iter_manifests, ship_log
 from provledger.application.audit import AuditReport, check_archive, check_chains

@@ -24,9 +24,9 @@ from typing import Any
 from benchmarks.common import PgCluster
 from provledger.adapters.archive import FolderArchive, raw_log_of
 from provledger.adapters.bootstrap import bootstrap
-from provledger.adapters.rebuild_parts import ProcessPartLauncher
 from provledger.adapters.settings import Settings
-from provledger.adapters.sql_snapshots import SqlSnapshots
+from provledger.adapters.sqlviews.rebuild_parts import ProcessPartLauncher
+from provledger.adapters.sqlviews.snapshots import SqlSnapshots
 from provledger.application.archive_log import ship_log
 from provledger.application.ledger import Ledger
 from provledger.application.restore import restore
@@ -120,7 +120,10 @@ def run(args: argparse.Namespace, cluster: PgCluster) -> None:
 
         def from_snapshot() -> Any:
             loaded = load_newest_snapshot(
-                snapshots_of(fast), archive, restored.ledger_id, list(fast.runner_as_is().projections)
+                snapshots_of(fast),
+                archive,
+                restored.ledger_id,
+                list(fast.runner_as_is().projections),
             )
             fast.catch_up()
             return loaded

@@ -13,7 +13,7 @@ from benchmarks.common import emit, peak_rss_mb
 from benchmarks.workload import make_batch
 from provledger.adapters.bootstrap import bootstrap
 from provledger.adapters.settings import Settings
-from provledger.application.bulk_tuning import paused_cycle_collector
+from provledger.bulk_tuning import paused_cycle_collector
 from provledger.domain.record import ExecutionRecord
 from provledger.projections.runner import read_ahead
 from provledger.projections.tables import EXECUTIONS

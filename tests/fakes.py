@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from provledger.adapters.eventstore import EventsourcingEventStore
+from provledger.adapters.events.store import EventsourcingEventStore
 from provledger.application.ledger import Ledger, ReadSide
 from provledger.domain.deltas import DeltaPolicies
 from provledger.projections.runner import ProjectionRunner

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from ..application.ledger import Ledger, ReadSide
 from ..domain.deltas import DeltaPolicies
-from .ddl import ledger_id
-from .eventstore import EventsourcingEventStore
+from .events.ddl import ledger_id
+from .events.settings import StoreSettings
+from .events.store import EventsourcingEventStore
 from .readers.policies import importer_policies
-from .store import StoreSettings
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -36,9 +36,9 @@ def bootstrap(settings: Settings | StoreSettings | None = None) -> Ledger:
     def read_side() -> ReadSide:
         from ..projections.runner import ProjectionRunner
         from ..projections.views import CasesView, ExecutionsView, SearchView
-        from .sql_queries import SqlQueries
-        from .sql_rows import SqlDialect
-        from .sql_views import SqlViewStore
+        from .sqlviews.queries import SqlQueries
+        from .sqlviews.rows import SqlDialect
+        from .sqlviews.views import SqlViewStore
 
         dialect = SqlDialect(backend)
         views = SqlViewStore(datastore, dialect)

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .store import (
+from .events.settings import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_POOL_SIZE,
     DEFAULT_PROJECTION_BATCH_SIZE,

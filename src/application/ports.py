@@ -11,14 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ..domain.query import Expr, Field
-
-
-@dataclass(frozen=True)
-class PositionedEvent:
-    """A stored domain event and its position in the ledger's log."""
-
-    position: int
-    event: Any
+from ..projections.log import PositionedEvent as PositionedEvent  # the log's item, re-exported
 
 
 @dataclass(frozen=True)

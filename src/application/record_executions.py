@@ -13,6 +13,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import IntegrityError
 
+from ..bulk_tuning import paused_cycle_collector, prompt_handoffs
 from ..domain.canonical import batch_order_key
 from ..domain.case import Case
 from ..domain.context import correlated
@@ -20,7 +21,6 @@ from ..domain.execution import Execution
 from ..domain.ids import case_id, execution_id
 from ..domain.progress import progress
 from ..domain.record import ExecutionRecord, Status
-from .bulk_tuning import paused_cycle_collector, prompt_handoffs
 from .ports import EventStore, PreparedSave
 
 if TYPE_CHECKING:
@@ -58,10 +58,7 @@ class RecordResult:
         if self.outcome is Outcome.DUPLICATE:
             return f"execution {self.execution_id!r} of {self.case} is already recorded"
         if self.outcome is Outcome.UPDATED:
-            return (
-                f"updated {self.execution_id!r} of {self.case}: "
-                f"{', '.join(self.changed_fields)}"
-            )
+            return f"updated {self.execution_id!r} of {self.case}: {', '.join(self.changed_fields)}"
         return f"recorded {self.execution_id!r} of {self.case}"
 
 

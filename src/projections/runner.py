@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-from ..application.bulk_tuning import paused_cycle_collector
-from ..application.ports import EventStore, PositionedEvent
+from ..bulk_tuning import paused_cycle_collector
 from ..domain.case import Case
 from ..domain.execution import Execution
+from .log import EventLog, PositionedEvent
 from .views import Projection, ViewSession
 
 REBUILD_SUFFIX = "__rebuild"
@@ -101,7 +101,7 @@ class ProjectionRunner:
 
     def __init__(
         self,
-        events: EventStore,
+        events: EventLog,
         views: ViewStore,
         projections: Sequence[Projection],
         batch_size: int = 1000,
@@ -284,7 +284,7 @@ class _PageReader:
     thread. A page read ahead from elsewhere than where the next batch starts (another
     runner moved the positions) is dropped."""
 
-    def __init__(self, events: EventStore) -> None:
+    def __init__(self, events: EventLog) -> None:
         self.events = events
         self._reader: ThreadPoolExecutor | None = None
         self._ahead: tuple[int, int, Future[Sequence[PositionedEvent]]] | None = None
@@ -328,7 +328,7 @@ def _in_part(event: Any, part: int, jobs: int, executions: set[UUID]) -> bool:
 
 
 def read_ahead(
-    events: EventStore, after: int, head: int, size: int
+    events: EventLog, after: int, head: int, size: int
 ) -> Iterator[Sequence[PositionedEvent]]:
     """The log from `after` to `head` in pages; the next page is read on a helper thread
     while the caller works on this one (the database's time overlaps the caller's)."""

@@ -121,7 +121,6 @@ class CasesView(Projection):
             row["position"] = position
             session.put(CASES, row)
 
-
     def _updated(self, session: ViewSession, position: int, event: Execution.Updated) -> None:
         record = event.record
         row = session.get(CASES, str(case_id(record.namespace, record.case)))

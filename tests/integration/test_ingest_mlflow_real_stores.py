@@ -159,7 +159,6 @@ def test_a_real_mlflow_db_is_ingested_with_nested_runs_shown_with_their_parent(
 
 
 @pytest.mark.parametrize("kind", ["files", "sqlite"])
-@pytest.mark.xfail(strict=False, reason="needs updates after ingest")
 def test_a_running_mlflow_run_that_finishes_is_updated_on_re_ingest(
     ledger: Ledger, real_mlflow: MlflowEnv, tmp_path: Path, kind: str
 ) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from provledger.adapters.sql_sessions import BulkSqlSession
-from provledger.adapters.sql_views import SqlViewStore
+from provledger.adapters.sqlviews.sessions import BulkSqlSession
+from provledger.adapters.sqlviews.views import SqlViewStore
 from provledger.application.capture import finish_execution, start_execution
 from provledger.application.ledger import Ledger
 from provledger.domain.record import ExecutionRecord, Status

@@ -8,8 +8,8 @@ from datetime import timedelta
 import msgspec
 import pytest
 
-from provledger.adapters.rebuild_parts import ProcessPartLauncher
 from provledger.adapters.settings import Settings
+from provledger.adapters.sqlviews.rebuild_parts import ProcessPartLauncher
 from provledger.application.capture import finish_execution, start_execution
 from provledger.application.ledger import Ledger
 from provledger.domain.record import ExecutionRecord, Status

@@ -10,7 +10,7 @@ import pytest
 from provledger.adapters.archive import raw_log_of
 from provledger.adapters.bootstrap import bootstrap
 from provledger.adapters.settings import Settings
-from provledger.adapters.sql_snapshots import SqlSnapshots
+from provledger.adapters.sqlviews.snapshots import SqlSnapshots
 from provledger.application.archive_log import ship_log
 from provledger.application.audit import audit
 from provledger.application.ledger import Ledger

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from provledger.adapters.bootstrap import bootstrap
+from provledger.adapters.service.worker import build_worker, lease_owners
 from provledger.adapters.settings import Settings
-from provledger.adapters.worker_setup import build_worker, lease_owners
 from provledger.application.ledger import Ledger
 from provledger.application.persist_records import record_key
 from provledger.domain.execution import Execution

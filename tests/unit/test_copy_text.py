@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provledger.adapters.copy_text import decode_rows, encode_rows
+from provledger.adapters.sqlviews.copy_text import decode_rows, encode_rows
 
 KINDS = ["TEXT", "INTEGER", "FLOAT8", "TEXT"]
 rows = st.lists(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from provledger.adapters.cli.fast_run import parse_run_arguments
-from provledger.adapters.store import StoreSettings, store_from_environment
+from provledger.adapters.events.settings import StoreSettings, store_from_environment
 
 
 def test_options_before_the_separator_are_parsed_and_the_rest_is_the_command() -> None:

@@ -69,7 +69,7 @@ def test_a_rebuild_gives_the_same_read_models() -> None:
 def test_bulk_work_pauses_the_cycle_collector_until_the_last_nested_user_leaves() -> None:
     import gc
 
-    from provledger.application.bulk_tuning import paused_cycle_collector
+    from provledger.bulk_tuning import paused_cycle_collector
 
     assert gc.isenabled()
     with paused_cycle_collector():
@@ -83,7 +83,7 @@ def test_bulk_work_pauses_the_cycle_collector_until_the_last_nested_user_leaves(
 def test_prompt_handoffs_shorten_the_switch_interval_and_restore_it_after_the_last_user() -> None:
     import sys
 
-    from provledger.application.bulk_tuning import SWITCH_INTERVAL_IN_PIPELINES, prompt_handoffs
+    from provledger.bulk_tuning import SWITCH_INTERVAL_IN_PIPELINES, prompt_handoffs
 
     before = sys.getswitchinterval()
     with prompt_handoffs():

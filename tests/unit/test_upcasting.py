@@ -4,7 +4,7 @@ from typing import Any, ClassVar
 
 from eventsourcing.persistence import StoredEvent
 
-from provledger.adapters.mapper import MsgspecMapper
+from provledger.adapters.events.mapper import MsgspecMapper
 from provledger.domain.case import Case
 from provledger.domain.ids import case_id
 

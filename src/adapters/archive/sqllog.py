@@ -14,7 +14,7 @@ from uuid import UUID
 import msgspec
 
 from ...application.stored_log import StoredRow
-from ..ddl import write_transaction
+from ..events.ddl import write_transaction
 
 STATE_TABLE = "archive_state"
 _decode_json = msgspec.json.Decoder().decode

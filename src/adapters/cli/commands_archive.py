@@ -104,8 +104,8 @@ def _follow(ledger: Ledger, archive: Any) -> None:
     only, printing what it does."""
     import contextlib
 
+    from ..service.worker import build_worker
     from ..settings import Settings
-    from ..worker_setup import build_worker
 
     def retrying(job: str, error: BaseException, delay: float) -> None:
         errors.print(f"{job}: retrying in {delay:.1f}s: {escape(str(error))}", highlight=False)
@@ -126,7 +126,7 @@ def _follow(ledger: Ledger, archive: Any) -> None:
 
 
 def _snapshots_of(ledger: Ledger) -> Any:
-    from ..sql_snapshots import SqlSnapshots
+    from ..sqlviews.snapshots import SqlSnapshots
 
     runner = ledger.runner_as_is()
     return SqlSnapshots(runner.views, list(runner.projections.values()))  # type: ignore[arg-type]

@@ -197,7 +197,7 @@ def _shown(
     row: dict[str, Any], values: dict[str, dict[str, Any]], fields: list[Field]
 ) -> dict[str, Any]:
     """The --columns values of one row: stored columns from the row, the rest looked up."""
-    from ..sql_where import COLUMNS
+    from ..sqlviews.where import COLUMNS
 
     mine = values.get(row["id"], {})
     out = {}

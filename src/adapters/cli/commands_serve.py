@@ -47,7 +47,7 @@ def serve(
     on Postgres; `provledger worker` does the background work)."""
     import uvicorn
 
-    from .. import logs
+    from ..service import logs
     from ..bootstrap import bootstrap
 
     try:
@@ -79,7 +79,7 @@ def serve(
 def _metrics_across(workers: int) -> Iterator[None]:
     """Several processes: prometheus-client's multiprocess mode, in a fresh temp dir (unless
     PROMETHEUS_MULTIPROC_DIR names one), so any process's /metrics adds up all of them."""
-    from ..metrics import MULTIPROC_ENV
+    from ..service.metrics import MULTIPROC_ENV
 
     if workers < 2 or os.environ.get(MULTIPROC_ENV):
         yield

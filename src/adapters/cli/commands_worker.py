@@ -39,9 +39,9 @@ def worker(
     records, ship the log every PROVLEDGER_ARCHIVE_INTERVAL s. Wakes on Postgres NOTIFY (polls
     every PROVLEDGER_PERSIST_INTERVAL s on SQLite). Several workers may run: persisting and
     shipping each have one owner at a time. SIGTERM finishes the step in hand and exits 0."""
-    from .. import logs
+    from ..service import logs
+    from ..service.worker import JOBS
     from ..settings import Settings
-    from ..worker_setup import JOBS
 
     chosen = job or list(JOBS)
     unknown = [j for j in chosen if j not in JOBS]
@@ -72,9 +72,9 @@ def _run(
     stop: threading.Event,
     once: bool,
 ) -> None:
-    from .. import metrics
+    from ..service import metrics
     from ..archive import archive_for
-    from ..worker_setup import build_worker
+    from ..service.worker import build_worker
 
     archive = archive_for(settings, defer_sync=True) if {"persist", "ship"} & set(jobs) else None
 

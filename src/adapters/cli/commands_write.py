@@ -132,8 +132,8 @@ def projections_rebuild(
     ] = 1,
 ) -> None:
     """Rebuild read models from position 0 into fresh tables, swapped in at the end."""
-    from ..rebuild_parts import ProcessPartLauncher
     from ..settings import Settings
+    from ..sqlviews.rebuild_parts import ProcessPartLauncher
 
     with open_ledger() as ledger:
         known = [s.name for s in ledger.runner.status()]

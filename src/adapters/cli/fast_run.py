@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..capture.probes import Probes
-    from ..store import StoreSettings
+    from ..events.settings import StoreSettings
 
 VALUE_OPTIONS = {"--case": "case", "--namespace": "namespace", "--config": "config"}
 LIST_OPTIONS = {"--input": "inputs", "--output": "outputs"}
@@ -94,7 +94,7 @@ def _is_config_file(arg: str) -> bool:
 
 def try_fast_run(args: list[str]) -> int | None:
     """Run and record COMMAND; its exit status, or None when the full CLI must handle args."""
-    from ..store import store_from_environment
+    from ..events.settings import store_from_environment
 
     parsed = parse_run_arguments(args)
     store = store_from_environment() if parsed is not None else None

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...domain.context import correlation_var
-from ..logs import LOG_FORMAT_ENV
-from ..metrics import LATENCY, REQUESTS
+from ..service.logs import LOG_FORMAT_ENV
+from ..service.metrics import LATENCY, REQUESTS
 
 if TYPE_CHECKING:
     from ..settings import Settings

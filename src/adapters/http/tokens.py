@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from ...domain.errors import DomainError
-from ..ddl import write_transaction
+from ..events.ddl import write_transaction
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ...metrics import content_type, exposition, registry_for
+from ...service.metrics import content_type, exposition, registry_for
 from ..deps import ApiKey, Bearer, ServicesDep, read_access
 from ..observability import ObservabilityOptions
 

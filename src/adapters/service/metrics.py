@@ -30,8 +30,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 if TYPE_CHECKING:
-    from ..application.ledger import Ledger
-    from ..application.ports import Archive
+    from ...application.ledger import Ledger
+    from ...application.ports import Archive
 
 log = logging.getLogger("provledger.metrics")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -93,9 +93,9 @@ class LedgerCollector:
         yield from metrics
 
     def _collect(self) -> Iterator[Metric]:
-        from ..application.archive_log import state_key
-        from ..application.persist_records import POSITION_KEY
-        from .archive import raw_log_of
+        from ...application.archive_log import state_key
+        from ...application.persist_records import POSITION_KEY
+        from ..archive import raw_log_of
 
         status = self.ledger.runner.status()
         head = max((s.head for s in status), default=self.ledger.events.max_position())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from .store import StoreSettings
+from ..events.settings import StoreSettings
 
 
 class ProcessPartLauncher:
@@ -36,7 +36,7 @@ def rebuild_part(
     settings: StoreSettings, names: list[str], part: int, jobs: int, head: int
 ) -> None:
     """Part `part` of `jobs`, in a process of its own."""
-    from .bootstrap import bootstrap
+    from ..bootstrap import bootstrap
 
     ledger = bootstrap(settings)
     try:

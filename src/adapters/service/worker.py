@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..application.persist_records import PersistSummary, RecordPersister
-from ..application.ports import Archive
-from ..application.worker import (
+from ...application.persist_records import PersistSummary, RecordPersister
+from ...application.ports import Archive
+from ...application.worker import (
     ErrorObserver,
     Job,
     Leases,
@@ -25,8 +25,8 @@ from ..application.worker import (
 )
 
 if TYPE_CHECKING:
-    from ..application.ledger import Ledger
-    from .settings import Settings
+    from ...application.ledger import Ledger
+    from ..settings import Settings
 
 JOBS = ("catch-up", "persist", "ship")
 PERSIST_CHUNK = 2000  # log events the persister reads per step
@@ -88,7 +88,7 @@ def _datastore(ledger: Ledger) -> Any:
 def wakeup_and_leases(ledger: Ledger, settings: Settings) -> tuple[Wakeup, Leases]:
     backend = str(getattr(ledger.events, "backend", ""))
     if backend == "postgres":
-        from .postgres.worker import PgAdvisoryLeases, PgListener, connect_kwargs
+        from ..postgres.worker import PgAdvisoryLeases, PgListener, connect_kwargs
 
         kwargs = connect_kwargs(_datastore(ledger))
         channel = ledger.events.recorder.channel_name  # type: ignore[attr-defined]
@@ -112,7 +112,7 @@ def build_worker(
     on_owner: OwnerObserver | None = None,
 ) -> Worker:
     """A worker doing `jobs` (catch-up, persist, ship) plus `extra` ones (snapshots)."""
-    from .archive import archive_for, raw_log_of
+    from ..archive import archive_for, raw_log_of
 
     unknown = sorted(set(jobs) - set(JOBS))
     if unknown:
@@ -155,7 +155,7 @@ def lease_owners(ledger: Ledger, kinds: Sequence[str] = ("persist", "ship")) -> 
     """Who holds each exclusive job now (Postgres only; {} elsewhere)."""
     if str(getattr(ledger.events, "backend", "")) != "postgres":
         return {}
-    from .postgres.worker import connect_kwargs, owners
+    from ..postgres.worker import connect_kwargs, owners
 
     return owners(connect_kwargs(_datastore(ledger)), list(kinds))
 

@@ -7,13 +7,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from ..projections.runner import RebuildConflictError
-from ..projections.tables import Table
-from ..projections.views import Projection
-from .ddl import write_transaction
-from .postgres.compression import lz4_supported
-from .sql_rows import TRACKING, SqlDialect, set_position, tracked_positions
-from .sql_sessions import BulkSqlSession, SqlSession
+from ...projections.runner import RebuildConflictError
+from ...projections.tables import Table
+from ...projections.views import Projection
+from ..events.ddl import write_transaction
+from ..postgres.compression import lz4_supported
+from .rows import TRACKING, SqlDialect, set_position, tracked_positions
+from .sessions import BulkSqlSession, SqlSession
 
 
 class SqlViewStore:

@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any
 
-from ..domain.context import correlation_var
+from ...domain.context import correlation_var
 
 FORMATS = ("text", "json")
 LOG_FORMAT_ENV = "PROVLEDGER_LOG_FORMAT"

@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
-from ..application.stored_log import CorruptArchiveError
-from ..projections.tables import Table
-from ..projections.views import Projection
+from ...application.stored_log import CorruptArchiveError
+from ...projections.tables import Table
+from ...projections.views import Projection
+from ..events.ddl import write_transaction
 from .copy_text import decode_rows, encode_rows
-from .ddl import write_transaction
-from .sql_rows import TRACKING, set_position
-from .sql_views import SqlViewStore
+from .rows import TRACKING, set_position
+from .views import SqlViewStore
 
 SUFFIX = "__snapshot"
 CHUNK = 5000

@@ -10,12 +10,12 @@ from uuid import UUID
 
 import msgspec
 
-from ..application.ports import ExecutionFilter, Page
-from ..domain.query import Expr, Field
-from ..projections.tables import CASES, EXECUTIONS, Table
-from ..projections.views import Row
-from .sql_rows import SqlDialect, decode_row
-from .sql_where import SearchQueries
+from ...application.ports import ExecutionFilter, Page
+from ...domain.query import Expr, Field
+from ...projections.tables import CASES, EXECUTIONS, Table
+from ...projections.views import Row
+from .rows import SqlDialect, decode_row
+from .where import SearchQueries
 
 CASE_SORTS: dict[str, tuple[str, ...]] = {
     "name": ("namespace", "name"),

@@ -9,8 +9,8 @@ from typing import Any
 
 import msgspec
 
-from ..projections.tables import Table
-from ..projections.views import Row
+from ...projections.tables import Table
+from ...projections.views import Row
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode

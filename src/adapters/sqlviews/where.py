@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..application.ports import Page
-from ..domain.query import (
+from ...application.ports import Page
+from ...domain.query import (
     And,
     Compare,
     Exists,
@@ -27,10 +27,10 @@ from ..domain.query import (
     Value,
     to_text_field,
 )
-from ..projections.search_tables import VALUE_CHARS
-from ..projections.tables import EXECUTIONS, Table
-from ..projections.views import Row
-from .sql_rows import decode_row
+from ...projections.search_tables import VALUE_CHARS
+from ...projections.tables import EXECUTIONS, Table
+from ...projections.views import Row
+from .rows import decode_row
 
 E = "executions"
 # Scalar fields stored on the executions row: column, type.
@@ -256,7 +256,7 @@ class SearchQueries:
     ) -> Page:
         """A page ordered by any field, then by id. The cursor is the offset of the next page:
         a sort key computed per row has no index to seek by."""
-        from .sql_queries import decode_cursor, encode_cursor
+        from .queries import decode_cursor, encode_cursor
 
         offset = 0
         if cursor:
@@ -303,7 +303,7 @@ class SearchQueries:
     def values_of(self, executions: list[str], fields: list[Field]) -> dict[str, dict[str, Any]]:
         """For each execution (uuid), the values of these fields (named by their text) that
         it has: params, config, tags and metrics typed as recorded, columns as stored."""
-        from ..domain.query import to_text_field
+        from ...domain.query import to_text_field
 
         out: dict[str, dict[str, Any]] = {e: {} for e in executions}
         if not executions or not fields:

@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from ..projections.runner import RebuildConflictError
-from ..projections.tables import Table
-from ..projections.views import Row
-from .ddl import write_transaction
-from .sql_rows import (
+from ...projections.runner import RebuildConflictError
+from ...projections.tables import Table
+from ...projections.views import Row
+from ..events.ddl import write_transaction
+from .rows import (
     SqlDialect,
     append_rows,
     decode_row,

@@ -13,8 +13,8 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
-from ..application.stored_log import CHAIN_KEY, GENESIS, event_digest
-from ..domain.topics import register_topics
+from ...application.stored_log import CHAIN_KEY, GENESIS, event_digest
+from ...domain.topics import register_topics
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()

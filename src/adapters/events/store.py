@@ -18,9 +18,9 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 
-from ..application.ports import PositionedEvent, PreparedSave
+from ...application.ports import PositionedEvent, PreparedSave
+from ..postgres.compression import compress_with_lz4
 from .mapper import MsgspecMapper
-from .postgres.compression import compress_with_lz4
 
 APPLICATION_NAME = "provledger"
 
