@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     archive_segment_events: int = Field(default=100_000, ge=1, le=10_000_000)
     archive_interval: float = Field(default=60.0, ge=0)  # persister: ship the log this often
     persist_interval: float = Field(default=1.0, gt=0)  # persister: poll the log this often
+    snapshot_interval: float = Field(default=0.0, ge=0)  # worker: snapshot this often; 0: never
     # Service (docs/operations.md): /metrics behind a read token; /readyz's lag threshold.
     metrics_need_token: bool = False
     ready_max_lag: int = Field(default=10_000, ge=0)

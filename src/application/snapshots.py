@@ -142,6 +142,23 @@ def take_snapshot(
     )
 
 
+def snapshot_if_moved(
+    store: SnapshotStore, archive: Archive, log: RawLog, ledger_id: str, *, segment_events: int
+) -> int:
+    """The worker's scheduled step: a snapshot when the read models moved since the newest
+    one (1), else nothing (0)."""
+    newest = next(
+        (m for _, m, _ in snapshot_manifests(archive) if m is not None and m.ledger == ledger_id),
+        None,
+    )
+    with store.reading() as reader:
+        positions = dict(reader.positions)
+    if newest is not None and newest.projections == positions:
+        return 0
+    take_snapshot(store, archive, log, ledger_id, segment_events=segment_events)
+    return 1
+
+
 def _put_table(
     archive: Archive, key: str, chunks: Iterator[bytes], columns: list[str]
 ) -> TableDump:

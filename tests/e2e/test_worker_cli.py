@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from provledger.adapters.settings import Settings
+from tests.conftest import EXAMPLES
 from tests.e2e.cli import Cli
 
 
@@ -93,7 +95,10 @@ def test_an_unknown_job_or_log_format_is_refused_in_one_line(
     cli = Cli(settings, tmp_path)
     done = cli("worker", "--job", "dance", check=False)
     assert done.returncode == 2
-    assert "unknown --job dance; choose from catch-up, persist, ship" in done.stderr
+    assert "unknown --job dance; choose from catch-up, persist, ship, snapshot" in done.stderr
+    done = cli("worker", "--job", "snapshot", "--once", check=False)
+    assert done.returncode == 2
+    assert "--job snapshot needs PROVLEDGER_SNAPSHOT_INTERVAL" in done.stderr
     done = cli("worker", "--log-format", "xml", check=False)
     assert done.returncode == 2
     assert "--log-format must be one of text, json, not 'xml'" in done.stderr
@@ -130,3 +135,20 @@ def test_persist_follow_runs_the_same_loop_and_exits_0_on_sigterm(
         stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert "persisted 1 records" in stdout
+
+
+def test_the_worker_takes_a_snapshot_on_its_schedule_only_when_the_read_models_moved(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli = Cli(settings, tmp_path)
+    archive = tmp_path / "archive"
+    monkeypatch.setenv("PROVLEDGER_ARCHIVE_URL", archive.as_uri())
+    monkeypatch.setenv("PROVLEDGER_SNAPSHOT_INTERVAL", "1")
+    cli("ingest", str(EXAMPLES / "records" / "ocean"))
+    cli("worker", "--job", "catch-up", "--job", "snapshot", "--once")
+    cli("worker", "--job", "catch-up", "--job", "snapshot", "--once")  # nothing moved
+    manifests = sorted(archive.glob("snapshots/*/manifest.json"))
+    assert len(manifests) == 1
+    cli("ingest", str(EXAMPLES / "records" / "dissmodel"))
+    cli("worker", "--job", "catch-up", "--job", "snapshot", "--once")
+    assert len(sorted(archive.glob("snapshots/*/manifest.json"))) == 2

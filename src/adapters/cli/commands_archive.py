@@ -126,10 +126,9 @@ def _follow(ledger: Ledger, archive: Any) -> None:
 
 
 def _snapshots_of(ledger: Ledger) -> Any:
-    from ..sqlviews.snapshots import SqlSnapshots
+    from ..sqlviews.snapshots import snapshot_store
 
-    runner = ledger.runner_as_is()
-    return SqlSnapshots(runner.views, list(runner.projections.values()))  # type: ignore[arg-type]
+    return snapshot_store(ledger)
 
 
 @app.command("snapshot")

@@ -47,8 +47,8 @@ def serve(
     on Postgres; `provledger worker` does the background work)."""
     import uvicorn
 
-    from ..service import logs
     from ..bootstrap import bootstrap
+    from ..service import logs
 
     try:
         logs.checked_format(log_format)

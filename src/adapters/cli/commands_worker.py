@@ -21,7 +21,8 @@ def worker(
         list[str] | None,
         typer.Option(
             "--job",
-            help="Only this work (repeatable): catch-up, persist, ship. Default: all of them.",
+            help="Only this work (repeatable): catch-up, persist, ship, snapshot. Default: all "
+            "of them (snapshot when PROVLEDGER_SNAPSHOT_INTERVAL is set).",
         ),
     ] = None,
     metrics_port: Annotated[
@@ -56,6 +57,8 @@ def worker(
     logs.configure(log_format, log_level)
     with user_errors():
         settings = Settings()
+    if job and "snapshot" in job and settings.snapshot_interval <= 0:
+        fail("--job snapshot needs PROVLEDGER_SNAPSHOT_INTERVAL (seconds between snapshots)")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -72,8 +75,8 @@ def _run(
     stop: threading.Event,
     once: bool,
 ) -> None:
-    from ..service import metrics
     from ..archive import archive_for
+    from ..service import metrics
     from ..service.worker import build_worker
 
     archive = archive_for(settings, defer_sync=True) if {"persist", "ship"} & set(jobs) else None

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ...application.ledger import Ledger
     from ..settings import Settings
 
-JOBS = ("catch-up", "persist", "ship")
+JOBS = ("catch-up", "persist", "ship", "snapshot")  # snapshot: when PROVLEDGER_SNAPSHOT_INTERVAL
 PERSIST_CHUNK = 2000  # log events the persister reads per step
 CATCH_UP_CHUNK_BATCHES = 4  # projection batches per catch-up step
 
@@ -138,6 +138,8 @@ def build_worker(
                     report=on_shipped,
                 )
             )
+    if "snapshot" in jobs and settings.snapshot_interval > 0:
+        chosen.append(_snapshot_job(ledger, settings, archive))
     chosen.extend(extra)
     wakeup, leases = wakeup_and_leases(ledger, settings)
     return Worker(
@@ -149,6 +151,28 @@ def build_worker(
         on_error=on_error,
         on_owner=on_owner,
     )
+
+
+def _snapshot_job(ledger: Ledger, settings: Settings, archive: Archive | None) -> Job:
+    """Read-model snapshots every PROVLEDGER_SNAPSHOT_INTERVAL s, when the read models moved."""
+    from ...application.snapshots import snapshot_if_moved
+    from ...application.worker import scheduled_job
+    from ..archive import archive_for, raw_log_of
+    from ..sqlviews.snapshots import snapshot_store
+
+    target = archive or archive_for(settings)
+    log = raw_log_of(ledger)
+
+    def step() -> int:
+        return snapshot_if_moved(
+            snapshot_store(ledger),
+            target,
+            log,
+            ledger.ledger_id,
+            segment_events=settings.archive_segment_events,
+        )
+
+    return scheduled_job("snapshot", step, every=settings.snapshot_interval)
 
 
 def lease_owners(ledger: Ledger, kinds: Sequence[str] = ("persist", "ship")) -> dict[str, Any]:

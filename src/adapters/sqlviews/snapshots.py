@@ -140,3 +140,9 @@ def _positions(cursor: Any, names: list[str]) -> dict[str, int]:
     cursor.execute(f"SELECT name, position FROM {TRACKING}")
     found = {row["name"]: int(row["position"]) for row in cursor.fetchall()}
     return {name: found.get(name, 0) for name in names}
+
+
+def snapshot_store(ledger: Any) -> SqlSnapshots:
+    """The snapshot store of a bootstrapped ledger's read models (not caught up first)."""
+    runner = ledger.runner_as_is()
+    return SqlSnapshots(runner.views, list(runner.projections.values()))
