@@ -2,6 +2,13 @@
 
 The document is deterministic (sorted keys, no timestamps), so publishing twice gives the same
 bytes and sha256, the archive keeps one object, and no second event is appended.
+
+Keys carry the namespace and case, as the persisted record files do
+(`published/{namespace}/{case}/{execution_id}.json`): execution ids are only unique within a
+case. Ledgers that published before this used `published/{execution_id}.json`; those objects
+and their `Published` events stay as they are (the archive is immutable, the event names the
+full location), and publishing such an execution again with an unchanged document answers
+`already_published` with that old location instead of writing a second copy.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from ..domain.errors import ExecutionStateError
 from ..domain.execution import Execution
 from ..domain.record import ExecutionRecord, Status, record_to_builtins
 from .ledger import Ledger
+from .persist_records import _segment
 from .ports import Archive
 
 PUBLISHED_FORMAT = "provledger.published/1"
@@ -35,7 +43,17 @@ class Publication:
     document: dict[str, Any]
 
 
-def published_key(execution_id: str) -> str:
+def published_stem(namespace: str, case: str, execution_id: str) -> str:
+    """`published/{namespace}/{case}/{execution_id}`: each segment percent-encoded."""
+    return f"published/{_segment(namespace)}/{_segment(case)}/{_segment(execution_id)}"
+
+
+def published_key(namespace: str, case: str, execution_id: str) -> str:
+    return f"{published_stem(namespace, case, execution_id)}.json"
+
+
+def legacy_published_key(execution_id: str) -> str:
+    """Where publish wrote before keys carried the case (kept readable, never written)."""
     return f"published/{execution_id}.json"
 
 
@@ -82,8 +100,9 @@ def publish(
 ) -> Publication:
     """Publish `ref` (succeeded, not retracted); idempotent for an unchanged document.
 
-    With an archive, the document goes to `published/<id>.json` and each export beside it
-    (`published/<id>.<suffix>`); the first copy of an export is kept (the archive is immutable).
+    With an archive, the document goes to `published/<namespace>/<case>/<id>.json` and each
+    export beside it (`….<suffix>`); the first copy of an export is kept (the archive is
+    immutable).
     """
     for _ in range(MAX_ATTEMPTS):
         execution = ledger.execution(ref)
@@ -91,16 +110,21 @@ def publish(
         document = publishable(execution.record)
         data = msgspec.json.encode(document, order="sorted")
         sha256 = hashlib.sha256(data).hexdigest()
-        external = execution.record.execution_id
-        if archive is not None:
-            stored = archive.put(published_key(external), data)
+        record = execution.record
+        external = record.execution_id
+        stem = published_stem(record.namespace, record.case, external)
+        legacy = _legacy_location(execution.published, external, sha256)
+        if legacy is not None:
+            location = legacy
+        elif archive is not None:
+            stored = archive.put(f"{stem}.json", data)
             location = f"{archive.url.rstrip('/')}/{stored.key}"
             for suffix, build in (exports or {}).items():
-                key = f"published/{external}.{suffix}"
+                key = f"{stem}.{suffix}"
                 if not archive.exists(key):
-                    archive.put(key, build(execution.record, str(execution.id)))
+                    archive.put(key, build(record, str(execution.id)))
         else:
-            location = f"ledger:published/{external}"
+            location = f"ledger:{stem}"
         if execution.published.get(location) == sha256:
             return Publication(
                 external,
@@ -119,6 +143,17 @@ def publish(
         ledger.catch_up()
         return Publication(external, location, sha256, len(data), position, False, document)
     raise IntegrityError("execution kept changing; try again")
+
+
+def _legacy_location(published: Mapping[str, str], external: str, sha256: str) -> str | None:
+    """The location of an earlier publication of this same document under the old key."""
+    suffix = legacy_published_key(external)
+    for location, digest in published.items():
+        if digest == sha256 and (
+            location == f"ledger:published/{external}" or (location.endswith("/" + suffix))
+        ):
+            return location
+    return None
 
 
 def _check_publishable(execution: Execution) -> None:

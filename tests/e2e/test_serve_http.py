@@ -112,7 +112,7 @@ def test_a_user_records_over_http_and_reads_it_back_from_another_server(
 
     published = httpx.post(f"{one.url}/experiments/run-1/publish", headers=auth)
     assert published.status_code == 200
-    assert published.json()["location"].endswith("/archive/published/run-1.json")
+    assert published.json()["location"].endswith("/archive/published/climate/ocean/run-1.json")
     assert httpx.get(f"{two.url}/openapi.json").json()["info"]["title"] == "provledger"
 
 
@@ -137,9 +137,10 @@ def test_publish_from_the_cli_writes_the_document_to_the_configured_archive(
     env = {**env, "PROVLEDGER_ARCHIVE_URL": archive.as_uri()}
     out = _cli(env, "publish", "ok-1", "--json")
     assert '"already_published": false' in out
-    assert (archive / "published" / "ok-1.json").is_file()
-    prov = json.loads((archive / "published" / "ok-1.prov.json").read_text())
+    published = archive / "published" / "default" / "c"
+    assert (published / "ok-1.json").is_file()
+    prov = json.loads((published / "ok-1.prov.json").read_text())
     assert "activity" in prov
-    crate = json.loads((archive / "published" / "ok-1.ro-crate-metadata.json").read_text())
+    crate = json.loads((published / "ok-1.ro-crate-metadata.json").read_text())
     assert "@graph" in crate
     assert '"already_published": true' in _cli(env, "publish", "ok-1", "--json")

@@ -10,6 +10,7 @@ import pytest
 from provledger.adapters.bootstrap import bootstrap
 from provledger.adapters.settings import Settings
 from provledger.application.ledger import Ledger
+from provledger.application.publish import publish
 from tests.support.api import Api, MemoryArchive, dissmodel_record, record, running_api
 
 
@@ -148,7 +149,7 @@ def test_publish_returns_the_record_with_checksums_once(api: Api) -> None:
     first = api.post("/experiments/run-1/publish")
     assert first.status_code == 200, first.text
     body = first.json()
-    assert body["location"] == "ledger:published/run-1"
+    assert body["location"] == "ledger:published/climate/ocean/run-1"
     assert body["document"]["checksums"]["output_sha256"] == "d" * 64
     assert body["already_published"] is False
     again = api.post("/api/v1/experiments/run-1/publish").json()
@@ -162,9 +163,40 @@ def test_publish_writes_the_document_to_the_archive(ledger: Ledger) -> None:
     with running_api(ledger, archive=archive) as api:
         api.post("/api/v1/executions", record("run-1"))
         body = api.post("/experiments/run-1/publish").json()
-    assert body["location"] == "memory://archive/published/run-1.json"
-    stored = archive.objects["published/run-1.json"]
+    assert body["location"] == "memory://archive/published/climate/ocean/run-1.json"
+    stored = archive.objects["published/climate/ocean/run-1.json"]
     assert msgspec.json.decode(stored) == body["document"]
+
+
+def test_the_same_execution_id_in_two_cases_publishes_to_two_keys(ledger: Ledger) -> None:
+    archive = MemoryArchive()
+    with running_api(ledger, archive=archive) as api:
+        api.post("/api/v1/executions", [record("run-3"), record("run-3", case="other/box")])
+    first = publish(ledger, "climate/ocean/run-3", archive)
+    second = publish(ledger, "other/box/run-3", archive)
+    assert not first.already_published
+    assert not second.already_published
+    assert "published/climate/ocean/run-3.json" in archive.objects
+    assert "published/other/box/run-3.json" in archive.objects
+
+
+def test_a_document_published_under_the_old_key_stays_published_there(ledger: Ledger) -> None:
+    archive = MemoryArchive()
+    with running_api(ledger, archive=archive) as api:
+        api.post("/api/v1/executions", record("run-1"))
+        body = api.post("/experiments/run-1/publish").json()
+    # As a ledger that published before keys carried the case: the old object and event.
+    old = "memory://archive/published/run-1.json"
+    archive.objects.clear()
+    archive.put("published/run-1.json", msgspec.json.encode(body["document"], order="sorted"))
+    execution = ledger.execution("run-1")
+    execution.publish(old, body["sha256"])
+    ledger.events.save(execution)
+    with running_api(ledger, archive=archive) as api:
+        again = api.post("/experiments/run-1/publish").json()
+    assert again["already_published"] is True
+    assert again["location"] == old
+    assert list(archive.objects) == ["published/run-1.json"]
 
 
 def test_only_succeeded_executions_can_be_published(api: Api) -> None:
@@ -226,3 +258,17 @@ def test_a_running_execution_posted_again_finished_is_updated(api: Api) -> None:
     conflict = api.post("/api/v1/executions", record("run-1", status="failed"))
     assert conflict.status_code == 409
     assert "status" in conflict.json()["error"]["message"]
+
+
+def test_a_dissmodel_record_re_sent_as_its_job_progresses_is_updated(api: Api) -> None:
+    queued = dissmodel_record("exp-9", status="running", logs=["Loaded"], artifacts={})
+    queued.pop("output_path")
+    assert api.post("/api/v1/executions", queued).status_code == 201
+    done = api.post("/api/v1/executions", dissmodel_record("exp-9"))
+    assert done.status_code == 200
+    (item,) = done.json()["items"]
+    assert item["outcome"] == "updated"
+    assert {"logs", "outputs", "status"} <= set(item["changed_fields"])
+    record = api.get(f"/api/v1/executions/exp-9/record?min_position={done.json()['position']}")
+    assert record.json()["status"] == "succeeded"
+    assert record.json()["logs"] == ["Loaded", "Saved"]
