@@ -70,6 +70,8 @@ def progress(
         a, b = old.get(name), new.get(name)
         if name in _FILE_LISTS:
             merged[name] = _merge_files(a or [], b or [], name, conflicts)
+        elif name == "spec" and a and b:
+            merged[name] = _merge_spec(a, b, conflicts)
         elif name in _OBSERVATION_LISTS:
             merged[name] = _union(a or [], b or [])
         else:
@@ -126,6 +128,27 @@ def _merge(a: Any, b: Any, path: str, conflicts: list[str]) -> Any:
     if a != b or (type(a) is not type(b) and not _same_number(a, b)):
         conflicts.append(path)
     return a
+
+
+def _merge_spec(old: dict[str, Any], new: dict[str, Any], conflicts: list[str]) -> Any:
+    """The resolved config merges like any mapping; its sha256 and text describe one whole
+    config, so they follow the side whose config the merge equals (a config that grew takes
+    the newer sha256) and conflict only when the merge is neither."""
+    resolved = _merge(old.get("resolved"), new.get("resolved"), "spec.resolved", conflicts)
+    if (resolved or None) == (new.get("resolved") or None):
+        whole = {**old, **new}
+    elif (resolved or None) == (old.get("resolved") or None):
+        whole = {**new, **old}
+    else:
+        whole = _merge(
+            {k: v for k, v in old.items() if k != "resolved"},
+            {k: v for k, v in new.items() if k != "resolved"},
+            "spec",
+            conflicts,
+        )
+    if old.get("format") and new.get("format") and old["format"] != new["format"]:
+        conflicts.append("spec.format")
+    return {**whole, "resolved": resolved} if resolved else whole
 
 
 def _same_number(a: Any, b: Any) -> bool:

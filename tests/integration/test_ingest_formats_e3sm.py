@@ -81,3 +81,23 @@ def test_bad_inputs_are_per_item_errors_and_the_rest_of_the_batch_is_recorded(
     assert "corrupt gzip" in messages
     assert "larger than" in messages
     assert ledger.queries.counts()["executions"] == 3
+
+
+def test_an_incomplete_execution_whose_missing_files_arrive_becomes_complete(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    root = tmp_path / "perf"
+    E3smRun(exec_id=exec_id(1), omit=("env_run", "e3sm_timing")).write(root)
+    first = ingest(ledger, read_items([root], CAP))
+    assert (first.created, first.incomplete) == (1, 1)
+    assert ledger.case_row("ac.user/v3.LR.historical_0121")["canonical_execution_id"] is None
+
+    E3smRun(exec_id=exec_id(1)).write(root)  # the job's files land later
+    again = ingest(ledger, read_items([root], CAP))
+    assert (again.created, again.updated, again.conflicts, again.canonical) == (0, 1, 0, 1)
+    record = ledger.record_of(exec_id(1))
+    assert (record.status.value, record.missing) == ("succeeded", [])
+    case = ledger.case_row("ac.user/v3.LR.historical_0121")
+    assert (case["n_incomplete"], case["n_succeeded"]) == (0, 1)
+    assert [type(e.event).__name__ for e in ledger.history(exec_id(1))][-1] == "Updated"
+    assert ingest(ledger, read_items([root], CAP)).duplicates == 1

@@ -188,3 +188,18 @@ def test_a_record_that_only_grows_is_never_a_conflict_and_the_merge_is_idempoten
     again = progress(merged, new)
     assert again.record is None
     assert not again.conflicts
+
+
+def test_a_config_that_grew_takes_the_newer_sha256_and_a_changed_one_conflicts() -> None:
+    small = Spec(format="toml", resolved={"grid": {"nx": 64}}, sha256=SHA_A)
+    grown = Spec(format="toml", resolved={"grid": {"nx": 64, "ny": 32}}, sha256=SHA_B)
+    found = progress(make_record(spec=small), make_record(spec=grown))
+    assert found.record is not None
+    assert found.record.spec == grown
+    assert found.changed == ["spec"]
+    older = progress(make_record(spec=grown), make_record(spec=small))  # a snapshot from before
+    assert (older.record, older.conflicts) == (None, [])
+    changed = Spec(format="toml", resolved={"grid": {"nx": 128}}, sha256=SHA_B)
+    assert progress(make_record(spec=small), make_record(spec=changed)).conflicts == [
+        "spec.resolved.grid.nx"
+    ]
