@@ -10,12 +10,15 @@ import pytest
 from provledger.adapters.archive import raw_log_of
 from provledger.adapters.bootstrap import bootstrap
 from provledger.adapters.settings import Settings
-from provledger.adapters.sqlviews.snapshots import SqlSnapshots
+from provledger.adapters.sqlviews.snapshots import SqlSnapshots, snapshot_store
 from provledger.application.archive_log import ship_log
 from provledger.application.audit import audit
 from provledger.application.ledger import Ledger
+from provledger.application.ports import Archive
 from provledger.application.restore import restore
 from provledger.application.snapshots import (
+    LoadedSnapshot,
+    SnapshotSummary,
     load_newest_snapshot,
     snapshot_manifests,
     take_snapshot,
@@ -28,8 +31,19 @@ from tests.unit.records import make_record
 
 
 def snapshots_of(ledger: Ledger) -> SqlSnapshots:
-    runner = ledger.runner_as_is()
-    return SqlSnapshots(runner.views, list(runner.projections.values()))  # type: ignore[arg-type]
+    return snapshot_store(ledger)
+
+
+def snapshot(ledger: Ledger, archive: Archive) -> SnapshotSummary:
+    ledger.catch_up()
+    return take_snapshot(
+        snapshots_of(ledger), archive, raw_log_of(ledger), ledger.ledger_id, segment_events=15
+    )
+
+
+def load_newest(ledger: Ledger, archive: Archive, ledger_id: str | None) -> LoadedSnapshot:
+    projections = list(ledger.runner_as_is().projections)
+    return load_newest_snapshot(snapshots_of(ledger), archive, ledger_id, projections)
 
 
 def fill(ledger: Ledger, start: int, count: int) -> None:
@@ -57,10 +71,7 @@ def test_a_restore_from_a_snapshot_gives_the_same_read_models_as_a_full_replay(
     ledger = bootstrap(settings)
     fill(ledger, 0, 40)
     ledger.choose_canonical("c1", "r9", "reviewed")
-    ledger.catch_up()
-    taken = take_snapshot(
-        snapshots_of(ledger), archive, raw_log_of(ledger), ledger.ledger_id, segment_events=15
-    )
+    taken = snapshot(ledger, archive)
     fill(ledger, 40, 12)  # after the snapshot: applied from the log on restore
     ledger.record([make_record("r41", case="c1", minutes=41, status=Status.SUCCEEDED)])
     ledger.catch_up()
@@ -70,12 +81,7 @@ def test_a_restore_from_a_snapshot_gives_the_same_read_models_as_a_full_replay(
 
     restored, summary = restored_ledger(settings, request, archive)
     try:
-        loaded = load_newest_snapshot(
-            snapshots_of(restored),
-            archive,
-            summary.ledger_id,
-            list(restored.runner_as_is().projections),
-        )
+        loaded = load_newest(restored, archive, summary.ledger_id)
         assert loaded.used == taken.key
         assert loaded.position == taken.position
         assert loaded.refused == []
@@ -101,10 +107,7 @@ def test_a_snapshot_that_fails_its_checks_is_refused_and_audit_names_it(
     archive = s3_archive(s3_server, s3_bucket)
     ledger = bootstrap(settings)
     fill(ledger, 0, 20)
-    ledger.catch_up()
-    taken = take_snapshot(
-        snapshots_of(ledger), archive, raw_log_of(ledger), ledger.ledger_id, segment_events=15
-    )
+    taken = snapshot(ledger, archive)
     before = read_model_hashes(ledger)
     ((_, manifest, _),) = snapshot_manifests(archive)
     assert manifest is not None
@@ -124,12 +127,7 @@ def test_a_snapshot_that_fails_its_checks_is_refused_and_audit_names_it(
 
     restored, summary = restored_ledger(settings, request, archive)
     try:
-        loaded = load_newest_snapshot(
-            snapshots_of(restored),
-            archive,
-            summary.ledger_id,
-            list(restored.runner_as_is().projections),
-        )
+        loaded = load_newest(restored, archive, summary.ledger_id)
         assert loaded.used is None
         assert taken.key in loaded.refused[0]
         restored.runner.rebuild()  # what `restore` does when no snapshot serves
@@ -146,22 +144,14 @@ def test_a_snapshot_taken_on_sqlite_restores_onto_postgres(
     try:
         fill(sqlite, 0, 30)
         sqlite.annotate("r3", {"note": "tab\there, line\nthere, back\\slash"})
-        sqlite.catch_up()
-        take_snapshot(
-            snapshots_of(sqlite), archive, raw_log_of(sqlite), sqlite.ledger_id, segment_events=15
-        )
+        snapshot(sqlite, archive)
         before = read_model_hashes(sqlite)
     finally:
         sqlite.close()
     postgres = bootstrap(Settings(home=tmp_path / "pg", database_url=pg_url))
     try:
         summary = restore(raw_log_of(postgres), archive)
-        loaded = load_newest_snapshot(
-            snapshots_of(postgres),
-            archive,
-            summary.ledger_id,
-            list(postgres.runner_as_is().projections),
-        )
+        loaded = load_newest(postgres, archive, summary.ledger_id)
         assert loaded.used is not None
         postgres.catch_up()
         assert read_model_hashes(postgres) == before
