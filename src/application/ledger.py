@@ -182,7 +182,24 @@ class Ledger:
         return self.execution(ref).record
 
     def history(self, ref: str) -> list[PositionedEvent]:
+        """The execution aggregate's own events (what `history` shows is `history_with_case`)."""
         return self.events.history(UUID(self.execution_row(ref)["id"]))
+
+    def history_with_case(self, ref: str, case_id: str | None = None) -> list[PositionedEvent]:
+        """What `provledger history` and `GET /executions/{id}/history` show (`history_of`)."""
+        row = self.execution_row(ref, case_id)
+        return self.history_of(UUID(row["id"]), UUID(row["case_id"]))
+
+    def history_of(self, execution: UUID, case: UUID) -> list[PositionedEvent]:
+        """The execution's events and its case's canonical choices that name it (chosen, or
+        replaced: `CanonicalChosen.previous`), in log order."""
+        concerning = [
+            item
+            for item in self.events.history(case)
+            if isinstance(item.event, Case.CanonicalChosen)
+            and execution in (item.event.execution, item.event.previous)
+        ]
+        return sorted([*self.events.history(execution), *concerning], key=lambda e: e.position)
 
     def diff(self, ref_a: str, ref_b: str) -> Delta:
         a, b = self.record_of(ref_a), self.record_of(ref_b)

@@ -66,6 +66,24 @@ def test_choosing_a_canonical_by_hand_keeps_the_previous_choice_in_history(cli: 
     assert [e["execution_id"] for e in canonical] == ["run-3"]
 
 
+def test_history_shows_the_canonical_choices_naming_the_execution(cli: Cli) -> None:
+    cli("ingest", str(EXAMPLES / "records"))
+    cli("canonical", "set", "climate/ocean-box", "run-3", "--reason", "higher resolution")
+    chosen = [h for h in cli.json("history", "run-3") if h["type"] == "CanonicalChosen"]
+    assert [(h["payload"]["execution_id"], h["payload"]["reason"]) for h in chosen] == [
+        ("run-3", "manual")
+    ]
+    assert chosen[0]["payload"]["previous_execution_id"] == "run-2"
+    # run-2 was chosen first (first success), then replaced by run-3: both concern it
+    replaced = [h for h in cli.json("history", "run-2") if h["type"] == "CanonicalChosen"]
+    assert [h["payload"]["execution_id"] for h in replaced] == ["run-2", "run-3"]
+    assert all(h["correlation_id"] for h in replaced)
+    table = cli("history", "run-3").stdout
+    assert "CanonicalChosen" in table
+    assert "correlation id" in table
+    assert chosen[0]["correlation_id"] in table
+
+
 def test_a_bad_batch_reports_each_bad_file_and_records_the_rest(cli: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "batch"
     shutil.copytree(EXAMPLES / "records" / "ocean", folder)
@@ -140,6 +158,7 @@ def test_tags_and_notes_are_new_events_not_edits(cli: Cli) -> None:
     assert shown["tags"] == {"reviewed": "yes"}
     assert shown["record"]["tags"] == {"campaign": "spinup"}  # the record stays as recorded
     assert [h["type"] for h in cli.json("history", "run-2")] == [
+        "CanonicalChosen",  # saved with the record, first in the log: run-2 is the first success
         "ExecutionRecorded",
         "ExecutionAnnotated",
     ]

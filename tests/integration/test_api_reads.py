@@ -95,9 +95,19 @@ def test_the_record_comes_back_exactly_as_recorded(api: Api) -> None:
 
 def test_history_lists_events_with_positions_and_times(api: Api) -> None:
     items = api.get("/api/v1/executions/run-2/history").json()["items"]
-    assert items[0]["type"] == "ExecutionRecorded"
-    assert items[0]["position"] > 0
-    assert items[0]["actor"].startswith("token:")
+    recorded = next(i for i in items if i["type"] == "ExecutionRecorded")
+    assert recorded["position"] > 0
+    assert recorded["actor"].startswith("token:")
+    assert [i["position"] for i in items] == sorted(i["position"] for i in items)
+
+
+def test_history_includes_the_canonical_choices_naming_the_execution(api: Api) -> None:
+    api.put("/api/v1/cases/climate/ocean/canonical", {"execution_id": "run-3", "reason": "x"})
+    for execution, chosen in (("run-3", ["run-3"]), ("run-2", ["run-2", "run-3"])):
+        items = api.get(f"/api/v1/executions/{execution}/history").json()["items"]
+        canonical = [i["payload"] for i in items if i["type"] == "CanonicalChosen"]
+        assert [c["execution_id"] for c in canonical] == chosen
+        assert all(i["correlation_id"] for i in items)
 
 
 def test_diff_compares_two_executions(api: Api) -> None:

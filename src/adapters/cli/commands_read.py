@@ -305,20 +305,25 @@ def history(
     execution: Annotated[str, typer.Argument(help="Execution id (external id or uuid).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """The execution's events (and its case's canonical choices) with positions and times."""
+    """The execution's events (and its case's canonical choices naming it) with positions,
+    times, actors and correlation ids."""
     with open_ledger() as ledger:
         ledger.catch_up()
-        events = [event_public(e.position, e.event) for e in ledger.history(execution)]
+        history = ledger.history_with_case(execution)
+        events = [event_public(e.position, e.event) for e in history]
         if as_json:
             print_json(events)
             return
-        table = Table("position", "time", "event", "actor", "details", title="history")
+        table = Table(
+            "position", "time", "event", "actor", "correlation id", "details", title="history"
+        )
         for e in events:
             table.add_row(
                 str(e["position"]),
                 str(e["timestamp"]),
                 str(e["type"]),
                 escape(str(e["actor"])),
+                escape(str(e["correlation_id"] or "—")),
                 escape(_brief(e["payload"])),
             )
         console.print(table)

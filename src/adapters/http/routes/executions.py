@@ -181,12 +181,16 @@ def get_record(
     return record_response(services, execution, case)
 
 
-@router.get("/{execution}/history", summary="The execution's events with positions and times")
+@router.get(
+    "/{execution}/history",
+    summary="The execution's events, and its case's canonical choices naming it, in log order",
+)
 def get_history(
     execution: str, ledger: LedgerDep, _: Reader, case: CaseScope = None
 ) -> HistoryPublic:
     row = execution_row(ledger, execution, case)
-    items = [event_public(e.position, e.event) for e in ledger.events.history(UUID(row["id"]))]
+    history = ledger.history_of(UUID(row["id"]), UUID(row["case_id"]))
+    items = [event_public(e.position, e.event) for e in history]
     return HistoryPublic(execution_id=row["execution_id"], items=items)
 
 
