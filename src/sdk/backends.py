@@ -57,6 +57,34 @@ class LedgerBackend:
             self.ledger.close()
 
 
+class AttachedBackend:
+    """Inside `provledger run`: the block's record goes to the run's folder, and `run` folds it
+    into its own execution (adapters/capture/attach.py); nothing is recorded here."""
+
+    def __init__(self, directory: Path) -> None:
+        import uuid
+
+        self.directory = directory
+        self.block_id = uuid.uuid4().hex
+
+    def start(self, record: ExecutionRecord) -> None:
+        self._write(record)
+
+    def checkpoint(self, record: ExecutionRecord) -> None:
+        self._write(record)
+
+    def finish(self, record: ExecutionRecord) -> None:
+        self._write(record)
+
+    def close(self) -> None:
+        return None
+
+    def _write(self, record: ExecutionRecord) -> None:
+        from ..adapters.capture.attach import write_block
+
+        write_block(self.directory, self.block_id, record)
+
+
 class HttpBackend:
     """A provledger server: `POST /api/v1/executions` with `Authorization: Bearer TOKEN`.
 

@@ -206,23 +206,37 @@ def track(
     token: str | None = None,
     checkpoint_every: float | None = 30.0,
     capture_environment: bool = True,
+    keep_artifacts: bool = False,
 ) -> Iterator[Run]:
     """Track one execution; status from how the block ends (exception -> failed,
     KeyboardInterrupt -> cancelled). Backend: `backend`, else `server` (or
-    PROVLEDGER_SERVER with PROVLEDGER_TOKEN), else the embedded ledger."""
+    PROVLEDGER_SERVER with PROVLEDGER_TOKEN), else the embedded ledger.
+
+    Inside `provledger run` (and with no `backend`/`server` given) the block is part of the
+    run's execution: what it logs is folded into the run's record (adapters/capture/attach.py).
+    `keep_artifacts`: the bytes of logged artifacts and outputs are stored in the archive
+    (`PROVLEDGER_ARCHIVE_URL`), content-addressed, for `provledger get`."""
     import os
 
+    from ..adapters.capture.attach import surrounding
     from ..adapters.capture.environment import environment
     from ..adapters.capture.gitstate import git_state
     from ..adapters.capture.session import new_execution_id
-    from .backends import HttpBackend, LedgerBackend
+    from .backends import AttachedBackend, HttpBackend, LedgerBackend
 
     cwd = Path.cwd()
     now = datetime.now(UTC)
+    outer = surrounding() if backend is None and server is None else None
+    asked_case = case
+    if outer is not None:
+        case, namespace, run_id = outer["case"], outer["namespace"], outer["id"]
+        capture_environment = False  # `provledger run` records the code and environment
     spec, inputs = _spec(config, cwd, case, namespace)
     server = server or os.environ.get("PROVLEDGER_SERVER")
     owned = backend is None
-    if backend is None:
+    if outer is not None:
+        backend = AttachedBackend(Path(outer["dir"]))
+    elif backend is None:
         if server:
             backend = HttpBackend(server, token or os.environ.get("PROVLEDGER_TOKEN"))
         else:
@@ -239,7 +253,11 @@ def track(
         code=git_state(cwd) if capture_environment else None,
         environment=environment(cache_dir=home / "cache") if capture_environment else None,
         tags={"captured_by": "provledger sdk", **(tags or {})},
-        attributes={"cwd": str(cwd)},
+        attributes={
+            "cwd": str(cwd),
+            **({"sdk_case": asked_case} if outer is not None else {}),
+            **({"sdk_config": spec.resolved} if outer is not None and spec is not None else {}),
+        },
     )
     from ..domain.rules import validated
 
@@ -269,11 +287,27 @@ def track(
         if saver is not None:
             saver.join()
         final = run.record(run.status or status, datetime.now(UTC))
+        if keep_artifacts:
+            final = _kept(final, cwd)
         try:
             backend.finish(final)
         finally:
             if owned:
                 backend.close()
+
+
+def _kept(record: ExecutionRecord, cwd: Path) -> ExecutionRecord:
+    """The record with its artifacts' and outputs' bytes stored in the archive."""
+    from ..adapters.archive import archive_for
+    from ..adapters.capture.keeping import KEPT, keep_files
+    from ..adapters.settings import Settings
+
+    archive = archive_for(Settings())
+    refs = [*record.outputs, *record.artifacts]
+    kept = keep_files(
+        archive, refs, lambda uri: Path(uri) if Path(uri).is_absolute() else cwd / uri
+    )
+    return msgspec.structs.replace(record, attributes={**record.attributes, KEPT: kept})
 
 
 def _checkpointer(run: Run, stop: threading.Event, every: float | None) -> threading.Thread | None:

@@ -157,7 +157,7 @@ def test_a_command_that_is_not_found_is_recorded_failed_with_a_clear_message(
         (["--config", "bad.toml", "--", "true"], "bad.toml: malformed TOML"),
         (["--input", "nope.dat", "--", "true"], "no such file or directory: nope.dat"),
         (["--", ""], "no command to run"),
-        ([], "Missing argument"),
+        ([], "no command to run"),
         (["--bogus", "--", "true"], "No such option: --bogus"),
     ],
 )

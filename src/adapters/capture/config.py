@@ -77,3 +77,19 @@ def load_config(path: Path) -> LoadedConfig:
         raise CaptureError(f"{path}: config is not UTF-8 text (byte {e.start})") from e
     data = parse_config_text(text, fmt, path)
     return LoadedConfig(path, fmt, text, hashlib.sha256(raw).hexdigest(), data)
+
+
+def case_of(config: LoadedConfig) -> str:
+    """The case a config's runs belong to: a working config `pull` wrote (`analysis.working.yaml`)
+    or one `pin` wrote names its source config, whose stem is the case; else the file's stem."""
+    data = config.data
+    run = data.get("run")
+    if data.get("pinned_version") and isinstance(run, dict) and isinstance(run.get("case"), str):
+        return str(run["case"])
+    source = data.get("config")
+    if data.get("working_version") and isinstance(source, dict):
+        path = source.get("path")
+        if isinstance(path, str) and path:
+            return Path(path).stem
+    stem = config.path.stem
+    return stem.removesuffix(".working") or stem

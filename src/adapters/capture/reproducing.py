@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from uuid import UUID
 
+import msgspec
 from eventsourcing.persistence import IntegrityError
 
 from ...application.capture import key_of
@@ -18,6 +19,7 @@ from ...domain.execution import Execution
 from ...domain.record import ExecutionRecord
 from .errors import CaptureError
 from .hashing import file_ref
+from .keeping import changes, kept_files
 from .session import Capture, RunOutcome, RunRequest
 
 
@@ -73,6 +75,7 @@ def reproduce(
         outputs=[Path(u) for u in original.attributes.get("outputs") or []],
         reproduces=original.execution_id,
         tags={"captured_by": "provledger reproduce"},
+        keep_outputs=bool(kept_files(original)) and capture.archive is not None,
         echo=echo,
         echo_stdout_to_stderr=echo_stdout_to_stderr,
     )
@@ -81,7 +84,14 @@ def reproduce(
     def judge(final: ExecutionRecord) -> ExecutionRecord:
         after = final.attributes.get("output_manifests") or {}
         verdict = compare_outputs(original, final.outputs, final.status, (before, after))
-        return as_reproduction(final, original, verdict, forced=force, differences=differences)
+        judged = as_reproduction(final, original, verdict, forced=force, differences=differences)
+        if capture.archive is None or not verdict.differing or not kept_files(original):
+            return judged
+        found = changes(capture.archive, original, verdict.differing, locate)
+        reproduction = {**judged.attributes.get("reproduction", {}), "changes": found}
+        return msgspec.structs.replace(
+            judged, attributes={**judged.attributes, "reproduction": reproduction}
+        )
 
     outcome = capture.run(request, finalize=judge)
     _note_on_original(capture, original, outcome.final.execution_id)

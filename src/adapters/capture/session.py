@@ -12,22 +12,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ...application.capture import Finished, Heartbeats, finish_execution, key_of, start_execution
 from ...application.ledger import Ledger
 from ...domain.record import CodeVersion, ExecutionRecord, Spec, Status
-from .config import LoadedConfig, load_config
+from .attach import child_environment, fold
+from .config import LoadedConfig, case_of, load_config
 from .errors import CaptureError
 from .hashing import directory_entries, file_refs
 from .heartbeat import beating
+from .keeping import KEPT, keep_files
 from .pinning import pin
 from .probes import Probes, environment_probe, git_probe
 from .process import ProcessResult, run_process
 
+if TYPE_CHECKING:
+    from ...application.ports import Archive
+
 MANIFEST_LIMIT = 10_000
+LOG_ROLES = ("stdout", "stderr", "log")
 
 
 @dataclass
@@ -40,6 +46,7 @@ class RunRequest:
     inputs: list[Path] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
     restricted: list[Path] = field(default_factory=list)  # outputs that are access-restricted
+    keep_outputs: bool = False  # store the outputs' bytes in the archive (keeping.py)
     reproduces: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     echo: bool = True
@@ -82,10 +89,17 @@ class Capture:
     (the CLI's `run`: every read command and the API catch up before reading)."""
 
     def __init__(
-        self, ledger: Ledger, home: Path, heartbeats: Heartbeats, *, catch_up: bool = True
+        self,
+        ledger: Ledger,
+        home: Path,
+        heartbeats: Heartbeats,
+        *,
+        catch_up: bool = True,
+        archive: Archive | None = None,
     ) -> None:
         self.ledger, self.home, self.heartbeats = ledger, home, heartbeats
         self.catch_up = catch_up
+        self.archive = archive  # where --keep-outputs stores output bytes
 
     def prepare(self, request: RunRequest) -> tuple[ExecutionRecord, LoadedConfig | None]:
         """The `running` record; raises CaptureError for bad input, before recording."""
@@ -93,6 +107,8 @@ class Capture:
             raise CaptureError("no command to run: give it after `--`, e.g. provledger run -- make")
         if not request.cwd.is_dir():
             raise CaptureError(f"{request.cwd}: working directory not found")
+        if request.keep_outputs and self.archive is None:
+            raise CaptureError("--keep-outputs needs an archive (PROVLEDGER_ARCHIVE_URL)")
         probes = request.probes if request.probes and request.probes.cwd == request.cwd else None
         code = probes.code if probes else git_probe(request.cwd)
         config = load_config(_resolve(request.config, request.cwd)) if request.config else None
@@ -103,7 +119,7 @@ class Capture:
         )
         now = datetime.now(UTC)
         case = request.case or (
-            config.path.stem if config else Path(request.command[0]).name or "run"
+            case_of(config) if config else Path(request.command[0]).name or "run"
         )
         outputs = [_uri(p, request.cwd) for p in request.outputs]
         facts = code.result()
@@ -160,6 +176,7 @@ class Capture:
             "host": os.uname().nodename,
             "pid": os.getpid(),
         }
+        sdk_dir = log_dir / "sdk"
         with beating(self.heartbeats, key, info, request.heartbeat_interval):
             result = run_process(
                 running.command,
@@ -167,12 +184,28 @@ class Capture:
                 log_dir,
                 echo=request.echo,
                 echo_stdout_to_stderr=request.echo_stdout_to_stderr,
+                env=child_environment(running, sdk_dir),
             )
-            final = self._final(running, request, result, env.result())
+            final = fold(self._final(running, request, result, env.result()), sdk_dir)
+            if request.keep_outputs:
+                final = self._keep(final, request)
             if finalize is not None:
                 final = finalize(final)
             finished = finish_execution(self.ledger, final, catch_up=self.catch_up)
         return RunOutcome(final, finished, write_record_file(final, request.cwd), result)
+
+    def _keep(self, final: ExecutionRecord, request: RunRequest) -> ExecutionRecord:
+        """Store the outputs (and the artifacts a tracked block logged) in the archive."""
+        assert self.archive is not None
+        refs = [*final.outputs, *(a for a in final.artifacts if a.role not in LOG_ROLES)]
+        manifests = final.attributes.get("output_manifests") or {}
+        kept = list(final.attributes.get(KEPT) or [])
+        for item in keep_files(
+            self.archive, refs, lambda uri: _resolve(Path(uri), request.cwd), manifests
+        ):
+            if item not in kept:
+                kept.append(item)
+        return msgspec.structs.replace(final, attributes={**final.attributes, KEPT: kept})
 
     def _final(
         self,

@@ -9,7 +9,7 @@ import typer
 
 from .commands_status import status_section
 from .main import app, open_ledger
-from .output import console, errors, print_json, user_errors
+from .output import console, errors, fail, print_json, user_errors
 
 if TYPE_CHECKING:
     from ...application.ledger import Ledger
@@ -20,13 +20,21 @@ RUN_CONTEXT = {"allow_interspersed_args": False}
 STATUS_STALE_TIMEOUT = 300.0
 
 
-def _capture(ledger: Ledger, *, catch_up: bool = True) -> Capture:
+def _capture(ledger: Ledger, *, catch_up: bool = True, keep: bool = False) -> Capture:
     from ..capture.heartbeat import FileHeartbeats
     from ..capture.session import Capture
     from ..settings import Settings
 
-    home = Settings().home
-    return Capture(ledger, home, FileHeartbeats(home / "heartbeats"), catch_up=catch_up)
+    settings = Settings()
+    home = settings.home
+    archive = None
+    if keep:
+        from ..archive import archive_for
+
+        archive = archive_for(settings)
+    return Capture(
+        ledger, home, FileHeartbeats(home / "heartbeats"), catch_up=catch_up, archive=archive
+    )
 
 
 def _report(outcome: RunOutcome, as_json: bool) -> None:
@@ -42,7 +50,9 @@ def _report(outcome: RunOutcome, as_json: bool) -> None:
 
 @app.command(context_settings=RUN_CONTEXT)
 def run(
-    command: Annotated[list[str], typer.Argument(help="The command, after `--`.")],
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The command, after `--`.", show_default=False)
+    ] = None,
     case: Annotated[
         str | None, typer.Option(help="Case name (default: config or command).")
     ] = None,
@@ -61,6 +71,13 @@ def run(
             help="An output that is access-restricted (repeatable; gc --files keeps it).",
         ),
     ] = None,
+    keep_outputs: Annotated[
+        bool,
+        typer.Option(
+            "--keep-outputs",
+            help="Store the outputs' bytes in the archive (by sha256) for `provledger get`.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="Do not echo the command's output.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -70,6 +87,8 @@ def run(
     its working config (the one `provledger pull CONFIG` pinned), with no network access."""
     from ..capture.session import RunRequest
 
+    if not command:
+        fail("no command to run: give it after `--`, e.g. provledger run -- make")
     if config is None and len(command) == 1 and _is_config_file(command[0]):
         from ..sync.runconfig import script_of
 
@@ -84,11 +103,13 @@ def run(
         inputs=list(inputs or []),
         outputs=[*(outputs or []), *(restricted or [])],
         restricted=list(restricted or []),
+        keep_outputs=keep_outputs,
         echo=not quiet,
         echo_stdout_to_stderr=as_json,
     )
     with open_ledger() as ledger:
-        outcome = _capture(ledger, catch_up=False).run(request)  # reads catch up first
+        # reads catch up first
+        outcome = _capture(ledger, catch_up=False, keep=keep_outputs).run(request)
         _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
 
@@ -150,7 +171,7 @@ def reproduce(
 
     with open_ledger() as ledger:
         outcome = reproduce_execution(
-            _capture(ledger),
+            _capture(ledger, keep=True),
             execution,
             in_dir,
             force=force,
@@ -159,6 +180,53 @@ def reproduce(
         )
         _report(outcome, as_json)
     raise typer.Exit(0 if outcome.final.status.value == "succeeded" else outcome.exit_code or 1)
+
+
+@app.command()
+def get(
+    execution: Annotated[str, typer.Argument(help="The execution that kept the outputs.")],
+    path: Annotated[
+        str | None,
+        typer.Argument(help="One kept output, or a folder of them (default: every one)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="Folder to write into.", show_default=False)
+    ] = Path("."),
+    force: Annotated[bool, typer.Option(help="Replace files that exist with other bytes.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch an execution's kept outputs back from the archive, each verified by its sha256.
+
+    Each file goes to its recorded path under OUT (default: the current folder)."""
+    from ..archive import archive_for
+    from ..capture.keeping import fetch, select, target_of
+    from ..settings import Settings
+
+    with open_ledger() as ledger, user_errors():
+        record = ledger.record_of(execution)
+        wanted = select(record, path)
+        archive = archive_for(Settings())
+        fetched = [fetch(archive, k, target_of(str(k["uri"]), out), force=force) for k in wanted]
+    rows = [
+        {
+            "file": f.uri,
+            "path": str(f.path),
+            "sha256": f.sha256,
+            "size": f.size,
+            "written": not f.unchanged,
+        }
+        for f in fetched
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        how = "written" if row["written"] else "already there"
+        console.print(
+            f"{row['file']} -> {row['path']} ({row['size']} bytes, sha256 verified, {how})",
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command()

@@ -78,7 +78,7 @@ COMMAND_OWNERS = {
     **dict.fromkeys(
         ("archive", "audit", "persist", "replay", "restore", "snapshot"), "commands_archive"
     ),
-    **dict.fromkeys(("pin", "reproduce", "run", "stale"), "commands_capture"),
+    **dict.fromkeys(("get", "pin", "reproduce", "run", "stale"), "commands_capture"),
     **dict.fromkeys(("publish", "serve", "token"), "commands_serve"),
     "export": "commands_export",
     "lineage": "commands_lineage",

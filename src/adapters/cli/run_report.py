@@ -21,6 +21,7 @@ def run_summary(outcome: RunOutcome) -> dict[str, Any]:
         "reproduces": final.reproduces,
         "verdict": reproduction.get("verdict"),
         "differing": reproduction.get("differing"),
+        "changes": reproduction.get("changes"),
     }
 
 
@@ -32,6 +33,10 @@ def summary_lines(outcome: RunOutcome, summary: dict[str, Any]) -> list[str]:
     )
     if summary["verdict"]:
         line += f"; reproduction {summary['verdict']}"
-        if summary["differing"]:
+        if summary["changes"]:
+            from ..capture.keeping import describe_change
+
+            line += f" ({'; '.join(describe_change(c) for c in summary['changes'])})"
+        elif summary["differing"]:
             line += f" ({', '.join(summary['differing'])})"
     return [line, *(f"  {message}" for message in outcome.final.logs)]
