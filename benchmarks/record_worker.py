@@ -15,7 +15,7 @@ from provledger.adapters.bootstrap import bootstrap
 from provledger.adapters.settings import Settings
 from provledger.bulk_tuning import paused_cycle_collector
 from provledger.domain.record import ExecutionRecord
-from provledger.projections.runner import read_ahead
+from provledger.projections.pages import read_ahead
 from provledger.projections.tables import EXECUTIONS
 
 

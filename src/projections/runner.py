@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Sequence
+from concurrent.futures import wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from ..bulk_tuning import paused_cycle_collector
-from ..domain.case import Case
-from ..domain.execution import Execution
-from .log import EventLog, PositionedEvent
+from .log import EventLog
+from .pages import PageReader, read_ahead
+from .parts import PartLauncher, in_part, part_suffix
 from .views import Projection, ViewSession
 
 REBUILD_SUFFIX = "__rebuild"
@@ -74,15 +74,6 @@ class ViewStore(Protocol):
         ...
 
     def drop(self, projection: Projection, suffix: str) -> None: ...
-
-
-class PartLauncher(Protocol):
-    """Runs the parts of a split rebuild, each in its own process (adapters/rebuild_parts.py):
-    part k of n calls `ProjectionRunner.rebuild_part(names, k, n, head)` on its own runner."""
-
-    def start(self, names: list[str], jobs: int, head: int) -> list[Future[None]]: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -228,7 +219,7 @@ class ProjectionRunner:
         bulk = self.views.bulk(names, REBUILD_SUFFIX, self.batch_size, part_suffix(part, jobs))
         with paused_cycle_collector(), bulk as session:
             for batch in read_ahead(self.events, 0, head, self.batch_size):
-                ours = [i for i in batch if _in_part(i.event, part, jobs, executions)]
+                ours = [i for i in batch if in_part(i.event, part, jobs, executions)]
                 for projection in split:
                     projection.prefetch(session, [i.event for i in ours])
                 for projection in whole:
@@ -243,7 +234,7 @@ class ProjectionRunner:
                 session.checkpoint(batch[-1].position)
 
     def _run(self, names: list[str], until: int | None, on_progress: Progress | None) -> int:
-        with paused_cycle_collector(), _PageReader(self.events) as pages:
+        with paused_cycle_collector(), PageReader(self.events) as pages:
             return self._apply(names, until, on_progress, pages)
 
     def _apply(
@@ -251,7 +242,7 @@ class ProjectionRunner:
         names: list[str],
         until: int | None,
         on_progress: Progress | None,
-        pages: _PageReader,
+        pages: PageReader,
     ) -> int:
         head = self.events.max_position() if until is None else until
         while True:
@@ -276,68 +267,3 @@ class ProjectionRunner:
                     session.positions[name] = max(session.positions[name], last)
             if on_progress:
                 on_progress(last, head)
-
-
-class _PageReader:
-    """Pages of the log, the next one read on a helper thread while this one is applied. The
-    helper starts with the second page, so a one-batch catch-up (every CLI read) starts no
-    thread. A page read ahead from elsewhere than where the next batch starts (another
-    runner moved the positions) is dropped."""
-
-    def __init__(self, events: EventLog) -> None:
-        self.events = events
-        self._reader: ThreadPoolExecutor | None = None
-        self._ahead: tuple[int, int, Future[Sequence[PositionedEvent]]] | None = None
-
-    def __enter__(self) -> _PageReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._reader is not None:
-            self._reader.shutdown(wait=True)
-
-    def read(self, after: int, limit: int) -> Sequence[PositionedEvent]:
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[:2] == (after, limit):
-            return ahead[2].result()
-        return self.events.read(after, limit)
-
-    def read_ahead(self, after: int, limit: int) -> None:
-        if self._reader is None:
-            self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="provledger-read")
-        self._ahead = (after, limit, self._reader.submit(self.events.read, after, limit))
-
-
-def part_suffix(part: int, jobs: int) -> str:
-    return f"_{part}of{jobs}"
-
-
-def _in_part(event: Any, part: int, jobs: int, executions: set[UUID]) -> bool:
-    """Whether `event` belongs to this part: a case's events, and its executions', go to
-    the part of the case's uuid; anything else to part 0."""
-    if isinstance(event, Case.Event):
-        return event.originator_id.int % jobs == part
-    if isinstance(event, Execution.Recorded):
-        if event.case_id.int % jobs == part:
-            executions.add(event.originator_id)
-            return True
-        return False
-    if isinstance(event, Execution.Event):
-        return event.originator_id in executions
-    return part == 0
-
-
-def read_ahead(
-    events: EventLog, after: int, head: int, size: int
-) -> Iterator[Sequence[PositionedEvent]]:
-    """The log from `after` to `head` in pages; the next page is read on a helper thread
-    while the caller works on this one (the database's time overlaps the caller's)."""
-    with _PageReader(events) as pages:
-        while after < head:
-            page = pages.read(after, min(size, head - after))
-            if not page:
-                return
-            after = page[-1].position
-            if after < head:
-                pages.read_ahead(after, min(size, head - after))
-            yield page

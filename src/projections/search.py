@@ -55,6 +55,7 @@ class SearchView(Projection):
 
     name = "search"
     tables = (EXECUTION_VALUES, EXECUTION_METRICS, EXECUTION_FILES)
+    per_case = True  # its rows depend on one execution's events only
 
     def handle(self, session: ViewSession, position: int, event: Any) -> None:
         if isinstance(event, Execution.Recorded):

@@ -187,7 +187,11 @@ class BulkSqlSession(SqlSession):
         and the position to the writer, once the previous write-out is done."""
         self._settle()
         self._evict()
-        due = [n for n, rows in self._dirty.items() if everything or len(rows) >= self.flush_rows]
+        due = [  # tables with changed rows (a table only read has none to write)
+            n
+            for n, rows in self._dirty.items()
+            if rows and (everything or len(rows) >= self.flush_rows)
+        ]
         tables = [self._snapshot(name) for name in due]
         expected, self._written_position = self._written_position, self._position
         self._in_flight = self._writer.submit(self._write_out, tables, expected, self._position)
@@ -250,7 +254,7 @@ class BulkSqlSession(SqlSession):
         """Drop the written rows not touched since the last write-out (which is done: the
         tables hold them); start the projections' scratch afresh."""
         for name, cached in self._rows.items():
-            keep = self._touched[name] | self._dirty[name].keys()
+            keep = self._touched[name] | self._dirty.get(name, {}).keys()
             self._rows[name] = {k: row for k, row in cached.items() if k in keep}
             self._stored[name] &= keep
         self._touched.clear()
