@@ -291,12 +291,14 @@ def replay(
         views = [CasesView(), ExecutionsView(ledger.policies)]
         snap = run_replay(ledger.events, views, position=position, as_of=when)
     if as_json:
+        from ..presenters import cases_public, execution_public
+
         print_json(
             {
                 "position": snap.position,
                 "at": snap.at,
-                "cases": snap.cases,
-                "executions": snap.executions,
+                "cases": cases_public(snap.cases, snap.executions),
+                "executions": [execution_public(e) for e in snap.executions],
             }
         )
         return

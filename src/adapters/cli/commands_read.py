@@ -11,7 +11,10 @@ from rich.table import Table
 
 from ...domain.errors import DomainError
 from ...domain.query import Expr, Field, to_text_field
+from ..presenters import case_public as _case_public
 from ..presenters import event_public
+from ..presenters import execution_public as _execution_public
+from ..presenters import execution_summary as _execution_summary
 from .main import app, open_ledger, projections_app
 from .output import console, print_json
 
@@ -344,54 +347,6 @@ def projections_status(as_json: JsonOpt = False) -> None:
         for r in rows:
             table.add_row(str(r["name"]), str(r["position"]), str(r["head"]), str(r["lag"]))
         console.print(table)
-
-
-def _case_public(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["case_id"],
-        "namespace": row["namespace"],
-        "name": row["name"],
-        "group": row["grp"],
-        "canonical_execution_id": row["canonical_execution_id"],
-        "canonical_reason": row["canonical_reason"],
-        "counts": {k[2:]: row[k] for k in row if k.startswith("n_")},
-        "first_seen": row["first_seen"],
-        "last_seen": row["last_seen"],
-    }
-
-
-def _execution_summary(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "execution_id": row["execution_id"],
-        "status": row["status"],
-        "is_canonical": bool(row["is_canonical"]),
-        "change_count": row["change_count"],
-        "missing_count": row.get("missing_count") or 0,
-        "deltas": row["deltas"],
-        "started": row["started"],
-        "ended": row["ended"],
-    }
-
-
-def _execution_public(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "execution_id": row["execution_id"],
-        "case_id": row["case_id"],
-        "case": f"{row['namespace']}/{row['case_name']}",
-        "group": row["grp"],
-        "status": row["status"],
-        "is_canonical": bool(row["is_canonical"]),
-        "change_count": row["change_count"],
-        "missing_count": row.get("missing_count") or 0,
-        "deltas": row["deltas"],
-        "started": row["started"],
-        "ended": row["ended"],
-        "recorded_at": row["recorded_at"],
-        "tags": row["tags"],
-        "position": row["position"],
-        "parent": row.get("parent"),
-    }
 
 
 def _brief(payload: dict[str, Any]) -> str:
