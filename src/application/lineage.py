@@ -2,8 +2,9 @@
 (what it was made from) or downstream (what was made from it).
 
 Files are linked by content (sha256), so a file copied or renamed between steps still links.
-A file recorded without a sha256 is shown on its execution but links nothing. Depth counts
-executions: depth 1 is the file's producers (up) or consumers (down).
+A file recorded without a sha256 links by its uri when that is a full URI (`scheme://...`: an
+OpenLineage dataset, an S3 object); any other is shown on its execution but links nothing.
+Depth counts executions: depth 1 is the file's producers (up) or consumers (down).
 """
 
 from __future__ import annotations
@@ -21,6 +22,24 @@ class LineageReads(Protocol):
     def files_with_sha256(self, digests: list[str]) -> list[dict[str, Any]]: ...
 
     def files_of_executions(self, executions: list[str]) -> list[dict[str, Any]]: ...
+
+    def files_at(self, uri: str) -> list[dict[str, Any]]: ...
+
+
+def file_key(row: dict[str, Any]) -> str | None:
+    """How a file row links: its sha256, else its uri when that is a full URI."""
+    digest: str | None = row["sha256"]
+    if digest is None and "://" in (row["uri"] or ""):
+        return str(row["uri"])
+    return digest
+
+
+def _rows_of_files(reads: LineageReads, keys: set[str]) -> list[dict[str, Any]]:
+    digests = sorted(k for k in keys if "://" not in k)
+    rows = reads.files_with_sha256(digests) if digests else []
+    for uri in sorted(k for k in keys if "://" in k):
+        rows += [r for r in reads.files_at(uri) if r["sha256"] is None]
+    return rows
 
 
 @dataclass
@@ -45,7 +64,7 @@ class Lineage:
                 "ended": row["ended"],
                 "depth": depth,
             }
-        digest = row["sha256"]
+        digest = file_key(row)
         if digest is None:
             return
         node = self.nodes.setdefault(
@@ -92,7 +111,7 @@ def execution_lineage(
         graph.add_row(row, 0)
     for way in _ways(direction):
         wanted = ("input",) if way == "up" else PRODUCED
-        start = {r["sha256"] for r in rows if r["sha256"] and r["direction"] in wanted}
+        start = {k for r in rows if (k := file_key(r)) and r["direction"] in wanted}
         _walk(reads, graph, start, way, depth, seen_executions={execution})
     return graph
 
@@ -117,7 +136,7 @@ def _walk(
     while files and level <= min(depth, MAX_DEPTH):
         # Up: who produced these files; down: who used them.
         wanted = PRODUCED if way == "up" else ("input",)
-        hits = [r for r in reads.files_with_sha256(sorted(files)) if r["direction"] in wanted]
+        hits = [r for r in _rows_of_files(reads, files) if r["direction"] in wanted]
         for row in hits:
             graph.add_row(row, level)
         executions = sorted({r["execution"] for r in hits} - seen)
@@ -129,7 +148,8 @@ def _walk(
         files = set()
         for row in rows:
             graph.add_row(row, level)
-            if row["direction"] in further and row["sha256"] and row["sha256"] not in seen_files:
-                files.add(row["sha256"])
+            key = file_key(row)
+            if row["direction"] in further and key and key not in seen_files:
+                files.add(key)
         seen_files |= files
         level += 1

@@ -23,6 +23,7 @@ from .limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FILE_BYTES, BodyLimitMid
 from .observability import ObservabilityMiddleware, ObservabilityOptions
 from .openapi import install_openapi
 from .routes import cases, executions, executions_write, experiments, files, health, status
+from .routes import openlineage as openlineage_routes
 from .routes import sync as sync_routes
 from .routes import tokens as token_routes
 from .schemas.common import ERROR_RESPONSES
@@ -99,6 +100,7 @@ def create_app(
     for module in (cases, executions_write, executions, experiments, files, status, token_routes):
         api.include_router(module.router)
     api.include_router(sync_routes.router)
+    api.include_router(openlineage_routes.router)
     app.include_router(api)
     app.include_router(experiments.router)  # DissModel clients call these at the root
     app.include_router(status.health_router)

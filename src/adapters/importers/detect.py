@@ -22,7 +22,7 @@ import msgspec
 from ...application.ingest import ReadItem
 from ..readers.files import RECORD_SUFFIXES, RecordFileError, load_document, too_deep
 from ..readers.records import detect_format, parse_record
-from . import archives, e3sm, e3sm_files, entrenar, mlflow, mlflow_db, parallel, usher
+from . import archives, e3sm, e3sm_files, entrenar, mlflow, mlflow_db, openlineage, parallel, usher
 from .reading import ImportFileError
 from .validate import checked
 
@@ -143,7 +143,9 @@ def _is_candidate(name: str, fmt: str) -> bool:
         return lowered.endswith(".json")
     if fmt in ("e3sm", "mlflow"):
         return False
-    return lowered.endswith(RECORD_SUFFIXES)
+    return lowered.endswith(RECORD_SUFFIXES) or (
+        fmt == "auto" and lowered.endswith(openlineage.SUFFIXES)  # OpenLineage's file transport
+    )
 
 
 def count(paths: Sequence[Path | str], fmt: str) -> int | None:
@@ -211,6 +213,8 @@ def _jobs(
             yield ReadItem(where, skipped=True, error=unit.message)  # the reason, shown
         elif unit.kind == "archive":
             yield from _archive_jobs(unit.path, fmt, cap, where)
+        elif fmt == "auto" and openlineage.looks_like_events(unit.path):
+            yield from openlineage.read_event_file(unit.path, cap, where)
         else:
             yield _file_item(unit.path, fmt, cap, where, explicit=unit.path == root)
 
