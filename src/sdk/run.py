@@ -278,6 +278,12 @@ def track(
         status = Status.CANCELLED
         run.log("cancelled: KeyboardInterrupt")
         raise
+    except SystemExit as e:
+        # sys.exit() / sys.exit(0) is a normal end; any other code is the process failing.
+        if e.code not in (None, 0):
+            status = Status.FAILED
+            run.log(f"SystemExit: {e.code}")
+        raise
     except BaseException as e:
         status = Status.FAILED
         run.log(f"{type(e).__name__}: {e}")
