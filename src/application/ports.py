@@ -118,6 +118,10 @@ class ReadModels(Protocol):
 
     def executions_of_case(self, case_id: str) -> list[dict[str, Any]]: ...
 
+    def case_facets(self) -> dict[str, list[str]]:
+        """{"namespaces": [...], "groups": [...]}: the distinct values cases have."""
+        ...
+
     def counts(self) -> dict[str, int]: ...
 
 

@@ -23,6 +23,7 @@ from .limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_FILE_BYTES, BodyLimitMid
 from .observability import ObservabilityMiddleware, ObservabilityOptions
 from .openapi import install_openapi
 from .routes import cases, executions, executions_write, experiments, files, health, status
+from .routes import mlflow_api as mlflow_routes
 from .routes import openlineage as openlineage_routes
 from .routes import sync as sync_routes
 from .routes import tokens as token_routes
@@ -102,9 +103,17 @@ def create_app(
     api.include_router(sync_routes.router)
     api.include_router(openlineage_routes.router)
     app.include_router(api)
+    for mlflow_router in mlflow_routes.routers():  # MLflow's clients, unmodified
+        app.include_router(mlflow_router)
     app.include_router(experiments.router)  # DissModel clients call these at the root
     app.include_router(status.health_router)
     app.include_router(health.router)
+    from fastapi.staticfiles import StaticFiles
+
+    from .. import web  # the web UI: `/` is the cases page; /docs stays Swagger
+
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app
 
 

@@ -13,7 +13,11 @@ from .errors import error_body
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 64 * 1024**3  # one uploaded data file (streamed, never buffered)
-STREAMED_UPLOADS = "/api/v1/sync/files/"  # PUT bodies the route streams to disk itself
+STREAMED_UPLOADS = (  # PUT bodies the route streams to disk itself
+    "/api/v1/sync/files/",
+    "/api/2.0/mlflow-artifacts/artifacts/",
+    "/ajax-api/2.0/mlflow-artifacts/artifacts/",
+)
 # Deeper than a record may be (readers.files.MAX_DEPTH), plus the envelope of a batch or a pushed
 # event; far below the interpreter's recursion limit, which a deeper body would exhaust.
 MAX_BODY_DEPTH = 128
@@ -25,6 +29,14 @@ _SQUARE = bytes.maketrans(b"{}", b"[]")
 
 def is_json(content_type: str) -> bool:
     return JSON_TYPE.fullmatch(content_type.strip()) is not None
+
+
+def is_web_form(path: str, content_type: str) -> bool:
+    """An HTML form posted to the web UI (adapters/web), outside the JSON API's paths."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind in ("application/x-www-form-urlencoded", "multipart/form-data") and not (
+        path.startswith(("/api/", "/experiments"))
+    )
 
 
 def nests_deeper_than(body: bytes, limit: int) -> bool:
@@ -97,7 +109,7 @@ class BodyLimitMiddleware:
         body = b"".join(chunks)
         if body.strip():
             content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
-            if not is_json(content_type):
+            if not is_json(content_type) and not is_web_form(scope["path"], content_type):
                 got = repr(content_type) if content_type else "no content type"
                 await self._reject(
                     send,
@@ -107,7 +119,7 @@ class BodyLimitMiddleware:
                     close=False,
                 )
                 return
-            if nests_deeper_than(body, MAX_BODY_DEPTH):
+            if is_json(content_type) and nests_deeper_than(body, MAX_BODY_DEPTH):
                 await self._reject(
                     send,
                     400,

@@ -91,6 +91,18 @@ class SqlQueries(SearchQueries):
             params += [f"%{text.lower()}%"] * 2
         return self._page(CASES, "cases", CASE_SORTS, sort, where, params, limit, cursor)
 
+    def case_facets(self) -> dict[str, list[str]]:
+        """The namespaces and groups cases have (each served by an index), for filters."""
+        out: dict[str, list[str]] = {}
+        with self._reading() as c:
+            for key, column in (("namespaces", "namespace"), ("groups", "grp")):
+                c.execute(
+                    f"SELECT DISTINCT {column} AS v FROM cases WHERE {column} IS NOT NULL "
+                    f"ORDER BY {column}"
+                )
+                out[key] = [r["v"] for r in c.fetchall()]
+        return out
+
     # -- executions -------------------------------------------------------------------------
     def execution(self, ref: str) -> Row | None:
         rows = self.executions_matching(ref)
