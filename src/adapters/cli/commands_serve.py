@@ -42,9 +42,10 @@ def serve(
         str, typer.Option(help="text | json (one object a line, with the correlation id).")
     ] = "text",
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json) over the configured ledger; /healthz,
-    /readyz and /metrics at the root. With --workers N, N processes share the port (run them
-    on Postgres; `provledger worker` does the background work)."""
+    """Serve the HTTP API (OpenAPI at /openapi.json) and the web UI (at /, docs/ui.md) over
+    the configured ledger; /healthz, /readyz and /metrics at the root. With --workers N, N
+    processes share the port (run them on Postgres; `provledger worker` does the background
+    work)."""
     import uvicorn
 
     from ..bootstrap import bootstrap
@@ -61,7 +62,11 @@ def serve(
     os.environ["PROVLEDGER_MAX_FILE_BYTES"] = str(max_file_bytes)
     os.environ[logs.LOG_FORMAT_ENV] = log_format
     access = "reads are public" if public_read else "reads need a read token"
-    errors.print(f"provledger API on http://{host}:{port}/api/v1 ({access})", highlight=False)
+    errors.print(
+        f"provledger API on http://{host}:{port}/api/v1, web UI on http://{host}:{port}/ "
+        f"({access})",
+        highlight=False,
+    )
     with _metrics_across(workers):
         uvicorn.run(
             "provledger.adapters.http.app:app_from_environment",
