@@ -13,7 +13,11 @@ from .errors import error_body
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_FILE_BYTES = 64 * 1024**3  # one uploaded data file (streamed, never buffered)
-STREAMED_UPLOADS = "/api/v1/sync/files/"  # PUT bodies the route streams to disk itself
+STREAMED_UPLOADS = (  # PUT bodies the route streams to disk itself
+    "/api/v1/sync/files/",
+    "/api/2.0/mlflow-artifacts/artifacts/",
+    "/ajax-api/2.0/mlflow-artifacts/artifacts/",
+)
 # Deeper than a record may be (readers.files.MAX_DEPTH), plus the envelope of a batch or a pushed
 # event; far below the interpreter's recursion limit, which a deeper body would exhaust.
 MAX_BODY_DEPTH = 128
