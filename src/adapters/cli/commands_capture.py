@@ -269,12 +269,24 @@ def stale(
         return
     if not rows:
         console.print(f"no stale executions (timeout {timeout:g} s)")
-    for row in rows:
-        done = f" -> {row['marked']}" if row["marked"] else ""
-        console.print(
-            f"{row['case']} {row['execution_id']}: silent {row['silent_seconds']} s{done}",
-            highlight=False,
-        )
+        return
+    from .plain import print_table
+
+    print_table(
+        ["execution", "case", "started", "last beat", "silent (s)", "marked"],
+        [
+            [
+                r["execution_id"],
+                r["case"],
+                r["started"],
+                r["last_beat"],
+                r["silent_seconds"],
+                r["marked"],
+            ]
+            for r in rows
+        ],
+        title="stale executions",
+    )
 
 
 @status_section("capture")

@@ -7,27 +7,16 @@ from typing import Annotated, Any
 import msgspec
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ...domain.errors import DomainError
 from ...domain.query import Expr, Field, to_text_field
-from ..presenters import case_public as _case_public
 from ..presenters import event_public
 from ..presenters import execution_public as _execution_public
-from ..presenters import execution_summary as _execution_summary
 from .main import app, open_ledger, projections_app
 from .output import console, print_json
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=100_000, help="At most this many.")]
-
-
-def _deltas_text(deltas: dict[str, Any] | None) -> str:
-    if not deltas:
-        return ""
-    return "; ".join(
-        f"{k}: {v['canonical']!r} -> {v['current']!r}" for k, v in list(deltas.items())[:4]
-    ) + (" …" if len(deltas) > 4 else "")
 
 
 @app.command()
@@ -39,47 +28,12 @@ def cases(
     as_json: JsonOpt = False,
 ) -> None:
     """Cases with their canonical execution, counts, and each execution's change count."""
+    from .read_views import print_cases
+
     with open_ledger() as ledger:
-        ledger.catch_up()
-        page = ledger.queries.list_cases(namespace=namespace, group=group, text=text, limit=limit)
-        if as_json:
-            out = []
-            for row in page.items:
-                executions = ledger.queries.executions_of_case(row["case_id"])
-                out.append(
-                    {**_case_public(row), "executions": [_execution_summary(e) for e in executions]}
-                )
-            print_json(out)
-            return
-        if not page.items:
-            console.print("no cases yet: record or ingest some executions")
-        for row in page.items:
-            group = f" (group {escape(row['grp'])})" if row["grp"] else ""
-            canonical = escape(row["canonical_execution_id"] or "none yet")
-            console.print(
-                f"[bold]{escape(row['namespace'])}/{escape(row['name'])}[/]{group}: "
-                f"canonical [green]{canonical}[/]; {row['n_executions']} executions "
-                f"({row['n_succeeded']} succeeded, {row['n_failed']} failed, "
-                f"{row['n_incomplete']} incomplete, {row['n_running']} running, "
-                f"{row['n_cancelled']} cancelled, {row['n_unknown']} unknown)",
-                highlight=False,
-            )
-            for e in ledger.queries.executions_of_case(row["case_id"]):
-                mark = "★" if e["is_canonical"] else "·"
-                changes = (
-                    "canonical"
-                    if e["is_canonical"]
-                    else f"{e['change_count']} changes"
-                    + (f", {e['missing_count']} missing" if e.get("missing_count") else "")
-                    if e["deltas"] is not None
-                    else "no baseline yet"
-                )
-                console.print(
-                    f"  {mark} {escape(e['execution_id'])} [{e['status']}] {changes}"
-                    + (f": {escape(_deltas_text(e['deltas']))}" if e["change_count"] else ""),
-                    highlight=False,
-                    markup=False,
-                )
+        print_cases(
+            ledger, namespace=namespace, group=group, text=text, limit=limit, as_json=as_json
+        )
 
 
 @app.command()
@@ -142,29 +96,12 @@ def executions(
                 ]
             )
             return
-        labels = [to_text_field(f) for f in shown]
-        table = Table(
-            "execution",
-            "case",
-            "status",
-            "canonical",
-            "changes",
-            "started",
-            *labels,
-            title="executions",
+        from .read_views import labels_of, print_executions
+
+        labels = labels_of(shown)
+        print_executions(
+            page.items, {r["id"]: _shown(r, values, shown) for r in page.items}, labels
         )
-        for r in page.items:
-            extra = _shown(r, values, shown)
-            table.add_row(
-                escape(r["execution_id"]),
-                escape(f"{r['namespace']}/{r['case_name']}"),
-                r["status"],
-                "yes" if r["is_canonical"] else "",
-                str(r["change_count"]),
-                r["started"] or "",
-                *(escape(_cell(extra.get(label))) for label in labels),
-            )
-        console.print(table)
 
 
 def _query_options(
@@ -224,27 +161,10 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """One execution: its record, canonical flag, deltas against the canonical."""
+    from .read_views import print_show
+
     with open_ledger() as ledger:
-        ledger.catch_up()
-        row = ledger.execution_row(execution)
-        record = msgspec.to_builtins(ledger.record_of(execution))
-        data = {**_execution_public(row), "record": record}
-        if as_json:
-            print_json(data)
-            return
-        console.print(
-            f"[bold]{escape(row['execution_id'])}[/] of {escape(row['namespace'])}/"
-            f"{escape(row['case_name'])}: {row['status']}"
-            f"{' (canonical)' if row['is_canonical'] else ''}, {row['change_count']} changes"
-        )
-        if row.get("parent"):
-            console.print(f"  nested in {escape(row['parent'])}", highlight=False)
-        for key, change in (row["deltas"] or {}).items():
-            console.print(
-                f"  {escape(key)}: {change['canonical']!r} -> {change['current']!r}",
-                highlight=False,
-            )
-        console.print_json(msgspec.json.encode(record).decode())
+        print_show(ledger, execution, as_json=as_json)
 
 
 @app.command()
@@ -299,7 +219,7 @@ def _side(ref: str, record: Any) -> dict[str, Any]:
 def _shown_value(value: Any) -> str:
     """JSON for values (strings quoted, so 0.5 and "0.5" differ); none when absent."""
     if value is None:
-        return "(none)"
+        return "—"
     return msgspec.json.encode(value).decode()
 
 
@@ -317,19 +237,24 @@ def history(
         if as_json:
             print_json(events)
             return
-        table = Table(
-            "position", "time", "event", "actor", "correlation id", "details", title="history"
+        from .plain import print_table, when
+
+        print_table(
+            ["position", "time", "event", "actor", "correlation id", "details"],
+            [
+                [
+                    e["position"],
+                    when(e["timestamp"]),
+                    e["type"],
+                    e["actor"],
+                    e["correlation_id"],
+                    _brief(e["payload"]),
+                ]
+                for e in events
+            ],
+            free=("details",),
+            title="history",
         )
-        for e in events:
-            table.add_row(
-                str(e["position"]),
-                str(e["timestamp"]),
-                str(e["type"]),
-                escape(str(e["actor"])),
-                escape(str(e["correlation_id"] or "—")),
-                escape(_brief(e["payload"])),
-            )
-        console.print(table)
 
 
 @projections_app.command("status")
@@ -343,10 +268,12 @@ def projections_status(as_json: JsonOpt = False) -> None:
         if as_json:
             print_json(rows)
             return
-        table = Table("projection", "position", "head", "lag")
-        for r in rows:
-            table.add_row(str(r["name"]), str(r["position"]), str(r["head"]), str(r["lag"]))
-        console.print(table)
+        from .plain import print_table
+
+        print_table(
+            ["projection", "position", "head", "lag"],
+            [[r["name"], r["position"], r["head"], r["lag"]] for r in rows],
+        )
 
 
 def _brief(payload: dict[str, Any]) -> str:
@@ -354,4 +281,6 @@ def _brief(payload: dict[str, Any]) -> str:
         r = payload["record"]
         importer = (r.get("source") or {}).get("importer", "provledger")
         return f"status={r.get('status', 'unknown')} source={importer}"
-    return ", ".join(f"{k}={v}" for k, v in payload.items() if v not in (None, {}, []))[:120]
+    from .plain import human
+
+    return ", ".join(f"{k}={human(v)}" for k, v in payload.items() if v not in (None, {}, []))

@@ -135,8 +135,13 @@ def token_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(rows)
         return
-    for r in rows:
-        console.print(f"{r['id']}  {escape(str(r['name']))}  {r['scope']}  {r['created_at']}")
+    from .plain import print_table
+
+    print_table(
+        ["id", "name", "scope", "created"],
+        [[r["id"], r["name"], r["scope"], r["created_at"]] for r in rows],
+        title="tokens",
+    )
 
 
 @token_app.command("revoke")

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from .main import app, open_ledger
 from .output import console, print_json
+from .plain import human
 
 if TYPE_CHECKING:
     from ...application.ledger import Ledger
@@ -75,9 +76,9 @@ def status(
             if isinstance(value, list):
                 console.print(f"  {key}: {len(value)}", highlight=False)
                 for item in value[:20]:
-                    console.print(f"    {escape(str(item))}", highlight=False)
+                    console.print(f"    {escape(human(item))}", highlight=False)
             else:
-                console.print(f"  {key}: {escape(str(value))}", highlight=False)
+                console.print(f"  {key}: {escape(human(value))}", highlight=False)
 
 
 @status_section("ledger")

@@ -73,8 +73,13 @@ def remote_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(remotes)
         return
-    for r in remotes:
-        console.print(f"{r['name']}\t{r['url']}\ttoken: {r['token'] or 'none'}", highlight=False)
+    from .plain import print_table
+
+    print_table(
+        ["remote", "url", "token"],
+        [[r["name"], r["url"], r["token"]] for r in remotes],
+        title="remotes",
+    )
 
 
 @remote_app.command("remove")
