@@ -18,6 +18,7 @@ BENCHMARKS = (
     "bench_archive",  # issue 4: archive, restore, audit
     "bench_ingest_e3sm",  # issue 5: E3SM archive ingest vs plain records
     "bench_capture",  # issue 6: run overhead, SDK vs MLflow, hashing vs sha256sum
+    "bench_cli",  # issue 16: start-up of --help, --version and the everyday reads vs python -c pass
 )
 
 
