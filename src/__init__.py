@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "search", "track"]
+__all__ = ["__version__", "checkpoint", "has_checkpoint", "search", "track"]
 
 
 def __getattr__(name: str) -> object:
@@ -15,4 +15,8 @@ def __getattr__(name: str) -> object:
         from .sdk import search
 
         return search
+    if name in ("checkpoint", "has_checkpoint"):
+        from . import sdk
+
+        return getattr(sdk, name)
     raise AttributeError(f"module 'provledger' has no attribute {name!r}")

@@ -43,7 +43,7 @@ _prev_decoder = msgspec.json.Decoder(_Prev)
 
 @dataclass(frozen=True)
 class Discrepancy:
-    check: str  # chain | archive | record | file | snapshot
+    check: str  # chain | archive | record | file | snapshot | reuse
     message: str
     position: int | None = None
     execution: str | None = None
@@ -58,6 +58,7 @@ class AuditReport:
     archived: int = 0
     not_yet_archived: int = 0
     records: int = 0
+    reused: int = 0
     files: int = 0
     snapshots: int = 0
     total_discrepancies: int = 0
@@ -86,6 +87,8 @@ def audit(
     check_archive(log, archive, report, describe)
     check_records(log, archive, report)
     check_snapshots(log, archive, report)
+    if events is not None:
+        check_reused(log, events, report)
     if files and events is not None:
         check_files(events, report)
     return report
@@ -276,6 +279,55 @@ def check_records(log: RawLog, archive: Archive, report: AuditReport) -> None:
             state = "is missing" if data is None else "does not match its sha256"
             report.add(
                 Discrepancy("record", f"{who}: {location} {state}", execution=who, file=location)
+            )
+
+
+class _Reused(msgspec.Struct):
+    original: str
+    original_execution: str
+
+
+_reused_decoder = msgspec.json.Decoder(_Reused)
+REUSED_TOPIC = "provledger:ExecutionReused"
+
+
+def check_reused(log: RawLog, events: EventStore, report: AuditReport) -> None:
+    """A reused execution (ExecutionReused) has the outputs of the original it restored: the
+    same files with the same sha256s, and the same kept files."""
+    from uuid import UUID
+
+    for row in iter_rows(log):
+        if row.topic != REUSED_TOPIC:
+            continue
+        report.reused += 1
+        who = row.originator_id
+        try:
+            reused = _reused_decoder.decode(row.state)
+            mine, theirs = events.get(UUID(row.originator_id)), events.get(UUID(reused.original))
+        except (msgspec.MsgspecError, ValueError):
+            report.add(Discrepancy("reuse", f"{who}: unreadable ExecutionReused", row.position))
+            continue
+        if mine is None or theirs is None:
+            report.add(
+                Discrepancy("reuse", f"{who}: its original {reused.original_execution} is missing")
+            )
+            continue
+        a, b = mine.record, theirs.record  # type: ignore[attr-defined]
+        who = f"{a.namespace}/{a.case}/{a.execution_id}"
+        outputs_b = {o.uri: o.sha256 for o in b.outputs}
+        differ = sorted(o.uri for o in a.outputs if outputs_b.get(o.uri, "?") != o.sha256)
+        kept_a = {(k.get("uri"), k.get("sha256")) for k in a.attributes.get("kept") or []}
+        kept_b = {(k.get("uri"), k.get("sha256")) for k in b.attributes.get("kept") or []}
+        differ += sorted(str(uri) for uri, _ in kept_a - kept_b)
+        if differ or a.reused_from != reused.original_execution:
+            report.add(
+                Discrepancy(
+                    "reuse",
+                    f"{who}: reused from {reused.original_execution} but its outputs differ "
+                    f"from the original's ({', '.join(dict.fromkeys(differ)) or 'reused_from'})",
+                    row.position,
+                    who,
+                )
             )
 
 

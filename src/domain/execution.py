@@ -90,6 +90,16 @@ class Execution(Aggregate, created_event_name="Recorded"):
             aggregate.record = self.record
             aggregate.tags.update(self.record.tags)
 
+    class Reused(Event):
+        """ExecutionReused: this execution restored the kept outputs of an identical succeeded
+        one (same reuse key, domain/reuse.py) instead of running. Saved with its Finished."""
+
+        TOPIC = "provledger:ExecutionReused"
+        original: str  # the original's aggregate id
+        original_execution: str  # namespace/case/execution_id
+        reuse_key: str
+        files: list[str]  # the kept files restored (uris), each verified by its sha256
+
     class ReproductionRequested(Event):
         TOPIC = "provledger:ReproductionRequested"
         note: str | None
@@ -181,6 +191,22 @@ class Execution(Aggregate, created_event_name="Recorded"):
         elif found.tags:  # an update carries its tags in the record
             self.annotate(tags=found.tags)
         return found
+
+    def mark_reused(
+        self, original: UUID, original_execution: str, reuse_key: str, files: list[str]
+    ) -> None:
+        if self.record.reused_from != original_execution:
+            raise ExecutionStateError(
+                f"execution {self.record.execution_id!r} does not record that it reused "
+                f"{original_execution!r}"
+            )
+        self.trigger_event(
+            self.Reused,
+            original=str(original),
+            original_execution=original_execution,
+            reuse_key=reuse_key,
+            files=list(files),
+        )
 
     def request_reproduction(self, note: str | None = None) -> None:
         self.trigger_event(self.ReproductionRequested, note=note)

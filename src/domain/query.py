@@ -51,6 +51,9 @@ SCALAR_FIELDS: dict[str, str] = {
     "input.sha256": "text",
     "output.sha256": "text",
     "artifact.sha256": "text",
+    "reused": "bool",  # restored a succeeded execution's outputs instead of running
+    "reused_from": "text",  # namespace/case/execution_id of that original
+    "reuse_key": "text",
 }
 KEYWORDS = frozenset({"and", "or", "not", "in", "like", "exists", "true", "false"})
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")

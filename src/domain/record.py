@@ -51,6 +51,9 @@ class CodeVersion(_Part, frozen=True):
     branch: str | None = None
     dirty: bool | None = None
     version: str | None = None
+    # sha256 of `git diff HEAD` when the tree is dirty: a dirty tree is reusable (domain/reuse.py)
+    # only with it, since the commit alone does not say what ran.
+    diff_sha256: str | None = None
 
 
 class Environment(_Part, frozen=True):
@@ -107,6 +110,11 @@ class ExecutionRecord(_Part, frozen=True):
     parent: str | None = None
     source: Source | None = None
     missing: list[str] = []
+    # Reuse (domain/reuse.py, docs/capture.md "Reuse"): the key of what ran (command, code,
+    # config, inputs, declared environment), and for an execution that restored a succeeded
+    # one's kept outputs instead of running, that original (`namespace/case/execution_id`).
+    reuse_key: str | None = None
+    reused_from: str | None = None
     schema_version: int = RECORD_SCHEMA_VERSION
 
     @property

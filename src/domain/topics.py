@@ -28,6 +28,7 @@ STORED_CLASSES: tuple[type, ...] = (
     Execution.RecordPersisted,
     Execution.Finished,
     Execution.Updated,
+    Execution.Reused,
     Execution.ReproductionRequested,
     Execution.Published,
     Execution.Retracted,

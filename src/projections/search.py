@@ -32,6 +32,11 @@ def record_values(record: ExecutionRecord) -> Iterator[tuple[str, str, Any]]:
         yield "code", "dirty", record.code.dirty
     if record.started is not None and record.ended is not None:
         yield "rec", "duration", (record.ended - record.started).total_seconds()
+    # Reuse (domain/reuse.py): looked up by key through the (kind, name, value) index.
+    if record.reuse_key is not None:
+        yield "rec", "reuse_key", record.reuse_key
+    if record.reused_from is not None:
+        yield "rec", "reused_from", record.reused_from
 
 
 def metric_row(execution: str, name: str, points: Sequence[Any]) -> Row | None:

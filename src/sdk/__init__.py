@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .backends import Backend, HttpBackend, LedgerBackend
+from .checkpoint import Checkpoint, checkpoint, has_checkpoint
 from .errors import TrackingError
 from .run import Run, track
 from .search import search
@@ -10,6 +11,7 @@ from .tracking import JsonFileBackend, MemoryBackend, RunRecord, to_run_record
 
 __all__ = [
     "Backend",
+    "Checkpoint",
     "HttpBackend",
     "JsonFileBackend",
     "LedgerBackend",
@@ -17,6 +19,8 @@ __all__ = [
     "Run",
     "RunRecord",
     "TrackingError",
+    "checkpoint",
+    "has_checkpoint",
     "search",
     "to_run_record",
     "track",

@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 
 from ..domain.record import ExecutionRecord, FileRef, MetricPoint, ProcessingStep, Spec, Status
+from ..domain.reuse import PACKAGES_ATTRIBUTE, reuse_key
 from .backends import Backend
 from .errors import TrackingError
 
@@ -207,6 +208,9 @@ def track(
     checkpoint_every: float | None = 30.0,
     capture_environment: bool = True,
     keep_artifacts: bool = False,
+    command: list[str] | None = None,
+    inputs: list[str | Path] | None = None,
+    reuse_packages: list[str] | None = None,
 ) -> Iterator[Run]:
     """Track one execution; status from how the block ends (exception -> failed,
     KeyboardInterrupt -> cancelled). Backend: `backend`, else `server` (or
@@ -215,7 +219,9 @@ def track(
     Inside `provledger run` (and with no `backend`/`server` given) the block is part of the
     run's execution: what it logs is folded into the run's record (adapters/capture/attach.py).
     `keep_artifacts`: the bytes of logged artifacts and outputs are stored in the archive
-    (`PROVLEDGER_ARCHIVE_URL`), content-addressed, for `provledger get`."""
+    (`PROVLEDGER_ARCHIVE_URL`), content-addressed, for `provledger get`.
+    `command`, `inputs` (hashed now) and `reuse_packages` are known before the block runs and
+    make its reuse key (domain/reuse.py), which `provledger.checkpoint` looks up."""
     import os
 
     from ..adapters.capture.attach import surrounding
@@ -231,7 +237,15 @@ def track(
     if outer is not None:
         case, namespace, run_id = outer["case"], outer["namespace"], outer["id"]
         capture_environment = False  # `provledger run` records the code and environment
-    spec, inputs = _spec(config, cwd, case, namespace)
+    spec, config_inputs = _spec(config, cwd, case, namespace)
+    if inputs:
+        from ..adapters.capture.hashing import file_ref
+
+        for given in inputs:
+            full = Path(given) if Path(given).is_absolute() else cwd / given
+            if not full.exists():
+                raise TrackingError(f"{given}: no such input file or directory")
+            config_inputs.append(file_ref(full, "input", str(given)))
     server = server or os.environ.get("PROVLEDGER_SERVER")
     owned = backend is None
     if outer is not None:
@@ -249,7 +263,8 @@ def track(
         status=Status.RUNNING,
         started=now,
         spec=spec,
-        inputs=inputs,
+        inputs=config_inputs,
+        command=list(command or []),
         code=git_state(cwd) if capture_environment else None,
         environment=environment(cache_dir=home / "cache") if capture_environment else None,
         tags={"captured_by": "provledger sdk", **(tags or {})},
@@ -257,6 +272,7 @@ def track(
             "cwd": str(cwd),
             **({"sdk_case": asked_case} if outer is not None else {}),
             **({"sdk_config": spec.resolved} if outer is not None and spec is not None else {}),
+            **({PACKAGES_ATTRIBUTE: sorted(set(reuse_packages))} if reuse_packages else {}),
         },
     )
     from ..domain.rules import validated
@@ -293,6 +309,7 @@ def track(
         if saver is not None:
             saver.join()
         final = run.record(run.status or status, datetime.now(UTC))
+        final = msgspec.structs.replace(final, reuse_key=reuse_key(base))  # known at its start
         if keep_artifacts:
             final = _kept(final, cwd)
         try:

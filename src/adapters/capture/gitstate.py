@@ -56,8 +56,32 @@ def git_facts(cwd: Path) -> dict[str, Any] | None:
         return None
     tag = _git(cwd, "describe", "--tags", "--exact-match", "HEAD")
     remote = parse_remotes(_git(cwd, "config", "--get-regexp", r"^remote\..*\.url$") or "")
-    return {"repository": remote, "commit": commit, "tag": tag or None, "branch": branch,
-            "dirty": dirty}  # fmt: skip
+    facts = {"repository": remote, "commit": commit, "tag": tag or None, "branch": branch,
+             "dirty": dirty}  # fmt: skip
+    if dirty:
+        diff = diff_sha256(cwd)
+        if diff is not None:
+            facts["diff_sha256"] = diff
+    return facts
+
+
+def diff_sha256(cwd: Path) -> str | None:
+    """sha256 of `git diff HEAD` (tracked changes, binary included): what a dirty tree ran,
+    so that a dirty run can still be reused by one with the very same changes (domain/reuse.py).
+    One more `git` call, only when the tree is dirty."""
+    import hashlib
+
+    try:
+        done = subprocess.run(
+            ["git", "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"],
+            cwd=cwd,
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return hashlib.sha256(done.stdout).hexdigest() if done.returncode == 0 else None
 
 
 def git_state(cwd: Path) -> CodeVersion | None:

@@ -18,16 +18,18 @@ import msgspec
 
 from ...application.capture import Finished, Heartbeats, finish_execution, key_of, start_execution
 from ...application.ledger import Ledger
-from ...domain.record import CodeVersion, ExecutionRecord, Spec, Status
+from ...domain.record import CodeVersion, Environment, ExecutionRecord, Spec, Status
+from ...domain.reuse import PACKAGES_ATTRIBUTE, reference, reuse_key
 from .attach import child_environment, fold
 from .config import LoadedConfig, case_of, load_config
 from .errors import CaptureError
 from .hashing import directory_entries, file_refs
 from .heartbeat import beating
-from .keeping import KEPT, keep_files
+from .keeping import KEPT, keep_files, kept_files
 from .pinning import pin
 from .probes import Probes, environment_probe, git_probe
 from .process import ProcessResult, run_process
+from .reusing import REUSE_MODES, Restored, ReuseUnavailableError, availability, restore
 
 if TYPE_CHECKING:
     from ...application.ports import Archive
@@ -47,6 +49,12 @@ class RunRequest:
     outputs: list[Path] = field(default_factory=list)
     restricted: list[Path] = field(default_factory=list)  # outputs that are access-restricted
     keep_outputs: bool = False  # store the outputs' bytes in the archive (keeping.py)
+    # Reuse (reusing.py): never | auto (restore an identical succeeded run's kept outputs,
+    # else run) | only (restore, else fail); the packages whose versions join the key; `say`
+    # hears why a run could not be reused, before it runs.
+    reuse: str = "never"
+    reuse_packages: list[str] = field(default_factory=list)
+    say: Callable[[str], None] | None = None
     reproduces: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     echo: bool = True
@@ -61,6 +69,7 @@ class RunOutcome:
     finished: Finished
     record_file: Path
     process: ProcessResult
+    restored: list[Restored] | None = None  # reused: the kept files put back instead of running
 
     @property
     def exit_code(self) -> int:
@@ -109,6 +118,9 @@ class Capture:
             raise CaptureError(f"{request.cwd}: working directory not found")
         if request.keep_outputs and self.archive is None:
             raise CaptureError("--keep-outputs needs an archive (PROVLEDGER_ARCHIVE_URL)")
+        if request.reuse not in REUSE_MODES:
+            modes = ", ".join(REUSE_MODES)
+            raise CaptureError(f"--reuse must be one of {modes}, not {request.reuse!r}")
         probes = request.probes if request.probes and request.probes.cwd == request.cwd else None
         code = probes.code if probes else git_probe(request.cwd)
         config = load_config(_resolve(request.config, request.cwd)) if request.config else None
@@ -155,6 +167,11 @@ class Capture:
                 "cwd": str(request.cwd),
                 "config_path": pinned["config"]["path"] if config else None,
                 "outputs": outputs,
+                **(
+                    {PACKAGES_ATTRIBUTE: sorted({p.lower() for p in request.reuse_packages})}
+                    if request.reuse_packages
+                    else {}
+                ),
             },
             reproduces=request.reproduces,
         )
@@ -167,6 +184,10 @@ class Capture:
     ) -> RunOutcome:
         running, _ = self.prepare(request)
         env = environment_probe(self.home)
+        if request.reuse != "never":
+            reused = self._reuse(request, running, env.result())
+            if reused is not None:
+                return reused
         start_execution(self.ledger, running, catch_up=self.catch_up)
         key = key_of(running)
         log_dir = self.home / "artifacts" / str(key)
@@ -187,12 +208,83 @@ class Capture:
                 env=child_environment(running, sdk_dir),
             )
             final = fold(self._final(running, request, result, env.result()), sdk_dir)
+            # The key of what was known before it ran (what a later run looks up).
+            keyed = msgspec.structs.replace(running, environment=env.result())
+            final = msgspec.structs.replace(final, reuse_key=reuse_key(keyed))
             if request.keep_outputs:
                 final = self._keep(final, request)
             if finalize is not None:
                 final = finalize(final)
             finished = finish_execution(self.ledger, final, catch_up=self.catch_up)
         return RunOutcome(final, finished, write_record_file(final, request.cwd), result)
+
+    def keyed(self, request: RunRequest) -> ExecutionRecord:
+        """The record `request` would start with, environment included (for explaining)."""
+        from .environment import environment
+
+        running, _ = self.prepare(request)
+        return msgspec.structs.replace(
+            running, environment=environment(cache_dir=self.home / "cache")
+        )
+
+    def _reuse(
+        self, request: RunRequest, running: ExecutionRecord, env: Environment
+    ) -> RunOutcome | None:
+        """Restore an identical succeeded execution's kept outputs and record the reuse; None
+        (having said why) when there is none to restore and the command must run."""
+        from ...application.reuse import finish_reused, look_up
+
+        keyed = msgspec.structs.replace(running, environment=env)
+        wanted = list(running.attributes.get("outputs") or [])
+        lookup = look_up(self.ledger, keyed, availability(self.archive, wanted))
+        if lookup.original is None or self.archive is None:
+            reason = lookup.reason or "nothing to reuse"
+            if request.reuse == "only":
+                raise ReuseUnavailableError(f"not reused (--reuse only): {reason}")
+            if request.say is not None:
+                request.say(f"not reused: {reason}; running it")
+            return None
+        original = lookup.original.record
+        started = datetime.now(UTC)
+        restored = restore(self.archive, original, request.cwd)
+        declared = set(wanted)
+        outputs = [o for o in original.outputs if not declared or o.uri in declared]
+        ended = datetime.now(UTC)
+        final = msgspec.structs.replace(
+            keyed,
+            status=Status.SUCCEEDED,
+            started=started,
+            ended=ended,
+            outputs=outputs,
+            reuse_key=lookup.key,
+            reused_from=reference(original),
+            logs=[
+                f"reused {reference(original)}: restored {len(restored)} kept file(s), "
+                "each verified by sha256; the command did not run"
+            ],
+            attributes={
+                **keyed.attributes,
+                KEPT: kept_files(original),
+                **(
+                    {"output_manifests": original.attributes["output_manifests"]}
+                    if original.attributes.get("output_manifests")
+                    else {}
+                ),
+                "reused": {
+                    "from": reference(original),
+                    "files": [r.uri for r in restored],
+                    "bytes": sum(r.size for r in restored),
+                },
+            },
+        )
+        start_execution(self.ledger, running, catch_up=self.catch_up)
+        finished = finish_reused(
+            self.ledger, final, lookup.original, [r.uri for r in restored], catch_up=self.catch_up
+        )
+        nothing = Path(os.devnull)
+        process = ProcessResult(final.command, started, ended, 0, nothing, nothing)
+        record_file = write_record_file(final, request.cwd)
+        return RunOutcome(final, finished, record_file, process, restored)
 
     def _keep(self, final: ExecutionRecord, request: RunRequest) -> ExecutionRecord:
         """Store the outputs (and the artifacts a tracked block logged) in the archive."""

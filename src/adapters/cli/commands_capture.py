@@ -78,6 +78,23 @@ def run(
             help="Store the outputs' bytes in the archive (by sha256) for `provledger get`.",
         ),
     ] = False,
+    reuse: Annotated[
+        str,
+        typer.Option(
+            help="never | auto: restore an identical succeeded run's kept outputs instead of "
+            "running (keeps this run's outputs) | only: restore, or fail with status 1.",
+        ),
+    ] = "never",
+    reuse_packages: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reuse-package", help="A package whose version joins the reuse key (repeatable)."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(help="With --reuse: say what would be reused, or why not; run nothing."),
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="Do not echo the command's output.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -103,15 +120,47 @@ def run(
         inputs=list(inputs or []),
         outputs=[*(outputs or []), *(restricted or [])],
         restricted=list(restricted or []),
-        keep_outputs=keep_outputs,
+        keep_outputs=keep_outputs or reuse in ("auto", "only"),
+        reuse=reuse,
+        reuse_packages=list(reuse_packages or []),
+        say=lambda line: errors.print(line, highlight=False, markup=False, soft_wrap=True),
         echo=not quiet,
         echo_stdout_to_stderr=as_json,
     )
+    if reuse not in ("never", "auto", "only"):
+        fail(f"--reuse must be never, auto or only, not {reuse!r}")
+    if dry_run:
+        _explain_run(request, as_json)
+        return
+    from ..capture.reusing import ReuseUnavailableError
+
     with open_ledger() as ledger:
-        # reads catch up first
-        outcome = _capture(ledger, catch_up=False, keep=keep_outputs).run(request)
+        try:
+            # reads catch up first
+            capture = _capture(ledger, catch_up=False, keep=request.keep_outputs)
+            outcome = capture.run(request)
+        except ReuseUnavailableError as e:
+            fail(str(e).replace("[", r"\["), code=1)
         _report(outcome, as_json)
     raise typer.Exit(outcome.exit_code)
+
+
+def _explain_run(request: Any, as_json: bool) -> None:
+    """`run --dry-run`: what this run's key would reuse, or which part differs and where."""
+    from ...application.reuse import explain
+    from ..capture.reusing import availability
+    from .reuse_report import explanation_json, explanation_lines
+
+    with open_ledger() as ledger, user_errors():
+        capture = _capture(ledger, keep=True)
+        record = capture.keyed(request)
+        wanted = list(record.attributes.get("outputs") or [])
+        found = explain(ledger, record, availability(capture.archive, wanted))
+    if as_json:
+        print_json(explanation_json(found))
+        return
+    for line in explanation_lines(found, "this run"):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _is_config_file(arg: str) -> bool:

@@ -294,7 +294,13 @@ def gc_command(
     data files (commit's snapshots) once pushed; `--all` even restricted ones."""
     home = Settings().home
     with open_ledger() as ledger, user_errors():
-        plan = gc(ledger, DataStore(home), files=files, everything=everything, dry_run=dry_run)
+        from ...application.reuse import KEPT_REUSED, Guarded, reused_sha256s
+
+        # Copies of what reused executions restored stay unless --files --all.
+        store = Guarded(DataStore(home), set() if everything else reused_sha256s(ledger))
+        plan = gc(ledger, store, files=files, everything=everything, dry_run=dry_run)
+        if store.held():
+            plan.kept.setdefault(KEPT_REUSED, []).extend(store.held())
         cache = clear_cache(home, dry_run=dry_run)
     if as_json:
         print_json(

@@ -77,6 +77,7 @@ COMMAND_MODULES = (
     "commands_sync",
     "commands_lineage",
     "commands_worker",
+    "commands_reuse",
 )
 
 
@@ -93,6 +94,7 @@ COMMAND_OWNERS = {
     "export": "commands_export",
     "lineage": "commands_lineage",
     "worker": "commands_worker",
+    "reuse": "commands_reuse",
     **dict.fromkeys(
         ("commit", "delete", "gc", "info", "pull", "push", "remote", "update"), "commands_sync"
     ),

@@ -22,6 +22,11 @@ def run_summary(outcome: RunOutcome) -> dict[str, Any]:
         "verdict": reproduction.get("verdict"),
         "differing": reproduction.get("differing"),
         "changes": reproduction.get("changes"),
+        "reused_from": final.reused_from,
+        "restored": [
+            {"file": r.uri, "path": str(r.path), "sha256": r.sha256, "size": r.size}
+            for r in outcome.restored or []
+        ],
     }
 
 
@@ -31,6 +36,14 @@ def summary_lines(outcome: RunOutcome, summary: dict[str, Any]) -> list[str]:
         f"{summary['status']}: {summary['case']} {summary['execution_id']}"
         f"{' (canonical)' if summary['canonical'] else ''} -> {summary['record_file']}"
     )
+    if summary["reused_from"]:
+        size = sum(r["size"] for r in summary["restored"])
+        line = (
+            f"reused: {summary['case']} {summary['execution_id']} restored "
+            f"{len(summary['restored'])} file(s) ({size:,} bytes, sha256 verified) from "
+            f"{summary['reused_from']} instead of running -> {summary['record_file']}"
+        )
+        return [line, *(f"  {r['file']}" for r in summary["restored"])]
     if summary["verdict"]:
         line += f"; reproduction {summary['verdict']}"
         if summary["changes"]:

@@ -50,6 +50,8 @@ VALUE_FIELDS: dict[str, tuple[str, str]] = {
     "duration": ("rec", "duration"),
     "code.commit": ("code", "commit"),
     "code.dirty": ("code", "dirty"),
+    "reused_from": ("rec", "reused_from"),
+    "reuse_key": ("rec", "reuse_key"),
 }
 FILE_FIELDS = {"input.sha256": "input", "output.sha256": "output", "artifact.sha256": "artifact"}
 Predicate = Compare | In | Like | Exists
@@ -83,6 +85,8 @@ def _node(out: Compiled, expr: Expr) -> str:
     if isinstance(expr, Not):
         return f"NOT {_node(out, expr.operand)}"
     fld = expr.field
+    if fld.kind == "reused":  # true: it has a reused_from value
+        return _reused(out, expr)
     if fld.kind in COLUMNS:
         return _column_predicate(out, expr, f"{E}.{COLUMNS[fld.kind]}")
     if fld.kind == "metrics":
@@ -98,6 +102,25 @@ def _node(out: Compiled, expr: Expr) -> str:
     head = f"{E}.id IN (SELECT v.execution FROM execution_values v WHERE v.kind = ? AND v.name = ?"
     out.params += [kind, name]
     return f"{head} AND {_predicate(out, expr, None, fld.type)})"
+
+
+def _reused(out: Compiled, expr: Predicate) -> str:
+    """`reused = true|false` (`!=`, `in`, `exists` too): whether `reused_from` is set."""
+    fld = expr.field
+    if isinstance(expr, Like):
+        raise QueryError(fld.pos, "reused is true or false: 'like' needs text")
+    if isinstance(expr, Exists):
+        return "1 = 1"
+    if isinstance(expr, Compare) and expr.op not in ("=", "!="):
+        raise QueryError(fld.pos, "reused is true or false: compare it with = or !=")
+    values = [expr.value] if isinstance(expr, Compare) else list(expr.values)
+    wanted = {_literal(fld, v, "bool")[1] == "true" for v in values}
+    if isinstance(expr, Compare) and expr.op == "!=":
+        wanted = {not w for w in wanted}
+    if len(wanted) == 2:
+        return "1 = 1"
+    exists = _node(out, Exists(Field("reused_from", pos=fld.pos)))
+    return exists if wanted == {True} else f"NOT {exists}"
 
 
 def _value_key(fld: Field) -> tuple[str, str]:
