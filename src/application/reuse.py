@@ -18,7 +18,7 @@ from ..domain.case import Case
 from ..domain.errors import ExecutionNotFoundError, ExecutionStateError
 from ..domain.execution import Execution
 from ..domain.ids import case_id
-from ..domain.query import And, Compare, Field
+from ..domain.query import Compare, Field
 from ..domain.record import ExecutionRecord, Status
 from ..domain.reuse import Difference, NotReusable, differences, key_parts
 from ..domain.rules import validated
@@ -29,6 +29,7 @@ from .ports import ExecutionFilter
 # Why a candidate's outputs cannot be restored (None: they can), given the wanted output uris.
 Availability = Callable[[ExecutionRecord], str | None]
 NEAREST_SCANNED = 200  # executions of the same case compared by `explain`
+KEY_ROWS = 50  # executions with one key read per lookup (reuses included), newest first
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,15 @@ class Candidate:
 
 def with_key(ledger: Ledger, key: str, *, limit: int = 5) -> list[Candidate]:
     """Succeeded executions with this reuse key that ran (not reuses), newest first."""
+    # The key alone in SQL, so that the plan starts from the value index (a status filter would
+    # let the database walk every succeeded execution by its (status, started) index instead);
+    # the few executions sharing a key are narrowed here.
     page = ledger.queries.list_executions(
-        ExecutionFilter(status=Status.SUCCEEDED.value),
-        sort="-started",
-        limit=limit,
-        query=And(Compare(Field("reuse_key"), "=", key), Compare(Field("reused"), "=", False)),
+        sort="-started", limit=KEY_ROWS, query=Compare(Field("reuse_key"), "=", key)
     )
-    return _records(ledger, [row["id"] for row in page.items])
+    ids = [row["id"] for row in page.items if row["status"] == Status.SUCCEEDED.value]
+    found = [c for c in _records(ledger, ids) if c.record.reused_from is None]
+    return found[:limit]
 
 
 def _records(ledger: Ledger, ids: list[str]) -> list[Candidate]:
