@@ -24,6 +24,7 @@ SYNCED = (
     Execution.Finished,
     Execution.Updated,
     Execution.Annotated,
+    Execution.Reused,
     Execution.Retracted,
     Execution.ReproductionRequested,
 )
