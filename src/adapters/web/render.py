@@ -85,6 +85,7 @@ def changed_under(path: str, changed: dict[str, Any]) -> bool:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.auto_reload = False  # shipped templates never change under a running server
 templates.env.filters.update(moment=moment, plain=plain, script_json=script_json)
 templates.env.globals.update(
     duration=duration,
