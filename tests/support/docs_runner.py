@@ -21,13 +21,17 @@ Markers are HTML comments (invisible on GitHub) on their own line(s) right befor
 - `<!-- docs-test: file PATH -->`: the next block is written to PATH (a config the doc shows).
 - `<!-- docs-test: setup` … `-->`: hidden shell lines run at that point (the small fixtures a
   doc needs that a reader already has: a model script, a data file).
+- `<!-- docs-test: setup-background, wait for URL` … `-->`: hidden commands started in the
+  background (a remote ledger the doc's commands talk to).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +39,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -76,7 +81,10 @@ def _blocks(text: str) -> list[tuple[int, str, str, list[str]]]:
                     rest.append(lines[i])
                     i += 1
                 body = body + "\n" + "\n".join(rest)
-            if body.startswith("setup"):
+            if body.startswith("setup-background"):
+                first, *rest_lines = body.splitlines()
+                out.append((i + 1, "", first.removeprefix("setup-"), rest_lines))
+            elif body.startswith("setup"):
                 out.append((i + 1, "", "setup", body.splitlines()[1:]))
             else:
                 marker = body
@@ -244,6 +252,7 @@ class Runner:
     background: list[subprocess.Popen[bytes]] = field(default_factory=list)
     ran: int = 0
     last_output: str = ""
+    logs: list[IO[bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = Path(tempfile.mkdtemp(prefix="docs-state-"))
@@ -273,6 +282,11 @@ class Runner:
             head.append("trap 'echo \"docs-test: failed at: $BASH_COMMAND\" >&2' ERR")
         return "\n".join(head) + "\n" + script
 
+    def _background(self, command: str) -> str:
+        """The doc's state, then the command (killed with its process group at the end)."""
+        env, cwd = shlex.quote(str(self.state / "env.sh")), shlex.quote(str(self.state / "cwd"))
+        return f'. {env} 2>/dev/null\ncd "$(cat {cwd})"\n{command}\n'
+
     def _commit_state(self) -> None:
         for name in ("env", "cwd"):
             new = self.state / f"{name}.new"
@@ -280,19 +294,27 @@ class Runner:
                 new.replace(self.state / (f"{name}.sh" if name == "env" else name))
 
     def shell(self, script: str, *, strict: bool) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            ["bash", "-c", self._wrapped(self.substitute(script), strict=strict)],
+        args = ["bash", "-c", self._wrapped(self.substitute(script), strict=strict)]
+        with subprocess.Popen(
+            args,
             cwd=self.cwd,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
+            start_new_session=True,  # a timeout kills what the block started, too
+        ) as process:
+            try:
+                out, _ = process.communicate(timeout=COMMAND_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                out, _ = process.communicate()
+                out += f"\ndocs-test: timed out after {COMMAND_TIMEOUT:.0f} s"
+                out += " (a server? mark its block background)"
         self._commit_state()
-        self.last_output = done.stdout
-        return done
+        self.last_output = out
+        return subprocess.CompletedProcess(args, process.returncode, out)
 
     def fail(self, step: Step, what: str, output: str) -> DocFailureError:
         tail = "\n".join(output.splitlines()[-40:])  # the end: where it failed
@@ -364,9 +386,10 @@ class Runner:
             if not command or command.startswith("#"):
                 continue
             log = open(self.state / f"background_{len(self.background)}.log", "wb")  # noqa: SIM115
+            self.logs.append(log)
             self.background.append(
                 subprocess.Popen(
-                    ["bash", "-c", self._wrapped("exec " + self.substitute(command), strict=False)],
+                    ["bash", "-c", self._background(self.substitute(command))],
                     cwd=self.cwd,
                     env=self.env,
                     stdout=log,
@@ -392,11 +415,15 @@ class Runner:
 
     def stop(self) -> None:
         for process in self.background:
-            if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
         for process in self.background:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        for log in self.logs:
+            log.close()
+        shutil.rmtree(self.state, ignore_errors=True)
