@@ -30,7 +30,7 @@ import pytest
 from tests.support.docs_runner import DocFailureError, Parsed, Runner, free_port, parse
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 VENV = ROOT / ".venv"
 S3_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
 PG_URL = re.compile(r"postgresql://[^\s'\"]+")
@@ -80,7 +80,7 @@ def test_every_example_in_the_doc_runs_as_written(
         if port:
             new = str(free_port())
             runner.substitutions.append(
-                (re.compile(rf"(?<=[:= ]){port[1]}\b|(?<=--port ){port[1]}\b"), new)
+                (re.compile(rf"(?<=:){port[1]}\b|(?<=--port[ =]){port[1]}\b"), new)
             )
     buckets = set(S3_URL.findall(text))
     if buckets:

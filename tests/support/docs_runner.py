@@ -2,11 +2,11 @@
 
 Parsing (`parse`) turns a doc into steps, in the doc's order:
 
-- `sh`, `bash`, `shell`, `console` blocks, and bare or `text` blocks whose lines start with
-  `$ ` or `provledger `, are shell. A block with `$ ` prompts is a session: each `$ command`
-  runs on its own and the lines after it, up to the next prompt, are its expected output
-  (checked after `normalise`). A block without prompts runs as one bash script (`set -e`; the
-  failing line is named).
+- `sh`, `bash`, `shell`, `console` blocks, and bare or `text` blocks with a line starting with
+  `$ `, `provledger `, `curl `, `python `, `export `, `PROVLEDGER_` or `make `, are shell. A
+  block with `$ ` prompts is a session: each `$ command` runs on its own and the lines after it,
+  up to the next prompt, are its expected output (checked after `normalise`). A block without
+  prompts runs as one bash script (`set -e`; the failing line is named).
 - `python` blocks run with the project's Python.
 - `output` blocks are the expected output of the command before them.
 - Any other block (diagrams, JSON, YAML, TOML) is data and is not run, unless a `file` marker
@@ -47,6 +47,8 @@ SHELL_LANGS = {"sh", "bash", "shell", "console", "zsh"}
 MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*(?P<end>-->)?\s*$")
 FENCE = re.compile(r"^(?P<indent>\s{0,6})(?P<fence>```+|~~~+)\s*(?P<info>[^`\s]*)")
 COMMAND_TIMEOUT = 90.0
+# A bare or `text` block with a line starting so is commands, not a diagram.
+COMMAND_WORDS = ("$ ", "provledger ", "curl ", "python ", "export ", "PROVLEDGER_", "make ")
 
 
 @dataclass
@@ -110,7 +112,7 @@ def _is_shell(info: str, lines: list[str]) -> bool:
     if info in SHELL_LANGS:
         return True
     if info in ("", "text"):
-        return any(ln.startswith(("$ ", "provledger ")) for ln in lines)
+        return any(ln.startswith(COMMAND_WORDS) for ln in lines)
     return False
 
 
