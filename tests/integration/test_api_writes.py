@@ -172,10 +172,12 @@ def test_the_same_execution_id_in_two_cases_publishes_to_two_keys(ledger: Ledger
     archive = MemoryArchive()
     with running_api(ledger, archive=archive) as api:
         api.post("/api/v1/executions", [record("run-3"), record("run-3", case="other/box")])
-    first = publish(ledger, "climate/ocean/run-3", archive)
-    second = publish(ledger, "other/box/run-3", archive)
-    assert not first.already_published
-    assert not second.already_published
+        assert api.post("/experiments/run-3/publish").status_code == 409  # ambiguous
+        first = api.post("/experiments/run-3/publish?case=climate/ocean")
+        second = api.post("/api/v1/experiments/run-3/publish?case=other/box")
+    assert first.status_code == second.status_code == 200, second.text
+    assert second.json()["already_published"] is False
+    assert publish(ledger, "other/box/run-3", archive).already_published
     assert "published/climate/ocean/run-3.json" in archive.objects
     assert "published/other/box/run-3.json" in archive.objects
 

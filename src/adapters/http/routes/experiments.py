@@ -24,6 +24,7 @@ from ..schemas.experiments import (
     ReproducePlan,
     ReproduceRequest,
 )
+from .executions import CaseScope, execution_row
 
 router = APIRouter(tags=["experiments"])
 
@@ -115,11 +116,20 @@ async def reproduce(
     summary="Publish a succeeded execution: the record with checksums; records Published",
 )
 async def publish_experiment(
-    experiment_id: str, request: Request, services: ServicesDep, principal: Writer
+    experiment_id: str,
+    request: Request,
+    services: ServicesDep,
+    principal: Writer,
+    case: CaseScope = None,
 ) -> PublishResponse:
     def write() -> PublishResponse:
         with writing(services, principal, request):
-            done = publish(services.ledger, experiment_id, services.archive, publication_exports())
+            ref = (
+                experiment_id
+                if case is None
+                else execution_row(services.ledger, experiment_id, case)["id"]
+            )
+            done = publish(services.ledger, ref, services.archive, publication_exports())
         return PublishResponse(
             execution_id=done.execution_id,
             location=done.location,
