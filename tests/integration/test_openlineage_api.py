@@ -25,10 +25,27 @@ PRODUCER = "https://example.com/provledger-tests"
 SHA = "ab" * 32
 
 
+class LineageApi(Api):
+    """Reads wait for the last write's position: /lineage answers before the read models
+    caught up (the X-Provledger-Min-Position convention, api.md "Read your writes")."""
+
+    position = 0
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
+        answer = super().post(path, body, **kwargs)
+        if answer.status_code < 300:
+            self.position = max(self.position, answer.json()["position"])
+        return answer
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("headers", {**self.read, "X-Provledger-Min-Position": str(self.position)})
+        return super().get(path, **kwargs)
+
+
 @pytest.fixture
 def api(ledger: Ledger) -> Iterator[Api]:
     with running_api(ledger) as api:
-        yield api
+        yield LineageApi(api.client, api.read_token, api.write_token)
 
 
 def event(
