@@ -25,7 +25,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import IntegrityError
 
-from ..domain.execution import RECORD_EVENTS, Execution
+from ..domain.execution import RECORD_CHANGES, Execution
 from ..domain.record import ExecutionRecord, Status
 from .ports import Archive, EventStore
 from .stored_log import ArchiveUnavailableError, RawLog, flush, iter_executions
@@ -106,7 +106,7 @@ class RecordPersister:
             try:
                 for item in batch:
                     event = item.event
-                    if isinstance(event, RECORD_EVENTS):
+                    if isinstance(event, RECORD_CHANGES):
                         execution = touched.get(event.originator_id) or self._load(
                             event.originator_id
                         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import Aggregate
 
 from .base import LedgerEvent
 from .errors import ExecutionStateError
 from .ids import case_id, execution_id
-from .progress import Progress, progress
-from .record import ExecutionRecord, Status
+from .progress import Progress, appended, progress
+from .record import ExecutionRecord, MetricPoint, ProcessingStep, Status
 
 
 class Execution(Aggregate, created_event_name="Recorded"):
@@ -89,6 +90,20 @@ class Execution(Aggregate, created_event_name="Recorded"):
         def apply(self, aggregate: Any) -> None:
             aggregate.record = self.record
             aggregate.tags.update(self.record.tags)
+
+    class Observed(Event):
+        """ExecutionObserved: the record seen again only appended observations (metric points,
+        log lines, steps), as a run that logs while it runs does; the event holds just those,
+        so a run logged a step at a time stores each point once (ExecutionUpdated would store
+        the whole record each time)."""
+
+        TOPIC = "provledger:ExecutionObserved"
+        metrics: dict[str, list[MetricPoint]]
+        logs: list[str]
+        steps: list[ProcessingStep]
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.record = observed(aggregate.record, self.metrics, self.logs, self.steps)
 
     class Reused(Event):
         """ExecutionReused: this execution restored the kept outputs of an identical succeeded
@@ -181,7 +196,10 @@ class Execution(Aggregate, created_event_name="Recorded"):
         found = progress(self.record, seen, self.tags)
         if found.is_conflict:
             return found
-        if found.record is not None:
+        if found.record is not None and found.observations_only:
+            metrics, logs, steps = appended(self.record, found.record)
+            self.trigger_event(self.Observed, metrics=metrics, logs=logs, steps=steps)
+        elif found.record is not None:
             self.trigger_event(
                 self.Updated,
                 record=found.record,
@@ -234,3 +252,20 @@ class Execution(Aggregate, created_event_name="Recorded"):
 
 # The events that carry an execution's whole record, as it stands after them.
 RECORD_EVENTS = (Execution.Recorded, Execution.Finished, Execution.Updated)
+
+
+def observed(
+    record: ExecutionRecord,
+    metrics: dict[str, list[MetricPoint]],
+    logs: list[str],
+    steps: list[ProcessingStep],
+) -> ExecutionRecord:
+    """`record` with observations appended (what ExecutionObserved does)."""
+    merged = {**record.metrics, **{n: [*record.metrics.get(n, []), *p] for n, p in metrics.items()}}
+    return msgspec.structs.replace(
+        record, metrics=merged, logs=[*record.logs, *logs], steps=[*record.steps, *steps]
+    )
+
+
+# Events after which the execution's record changed (the persister writes it again).
+RECORD_CHANGES = (*RECORD_EVENTS, Execution.Observed)

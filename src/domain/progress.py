@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from .record import NON_IDENTITY_FIELDS, ExecutionRecord, Status
+from .record import NON_IDENTITY_FIELDS, ExecutionRecord, MetricPoint, ProcessingStep, Status
 
 FINAL_STATUSES = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
 _FILE_LISTS = ("inputs", "outputs", "artifacts")
@@ -51,6 +51,28 @@ class Progress:
     @property
     def is_news(self) -> bool:
         return not self.conflicts and (self.record is not None or bool(self.tags))
+
+    @property
+    def observations_only(self) -> bool:
+        """Whether the merge only appended metric points, log lines or steps (the common case
+        of a run that logs as it goes): then only what was appended needs recording."""
+        return self.record is not None and set(self.changed) <= OBSERVATIONS
+
+
+OBSERVATIONS = frozenset({"metrics", "logs", "steps"})
+
+
+def appended(
+    stored: ExecutionRecord, merged: ExecutionRecord
+) -> tuple[dict[str, list[MetricPoint]], list[str], list[ProcessingStep]]:
+    """What `merged` (a progress of `stored`) appended to its metrics, logs and steps: merges
+    keep the stored observations first, so it is what follows them."""
+    metrics = {
+        name: points[len(stored.metrics.get(name, [])) :]
+        for name, points in merged.metrics.items()
+        if len(points) > len(stored.metrics.get(name, []))
+    }
+    return metrics, merged.logs[len(stored.logs) :], merged.steps[len(stored.steps) :]
 
 
 def progress(

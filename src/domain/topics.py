@@ -28,6 +28,7 @@ STORED_CLASSES: tuple[type, ...] = (
     Execution.RecordPersisted,
     Execution.Finished,
     Execution.Updated,
+    Execution.Observed,
     Execution.Reused,
     Execution.ReproductionRequested,
     Execution.Published,

@@ -203,3 +203,26 @@ def test_a_config_that_grew_takes_the_newer_sha256_and_a_changed_one_conflicts()
     assert progress(make_record(spec=small), make_record(spec=changed)).conflicts == [
         "spec.resolved.grid.nx"
     ]
+
+
+def test_a_run_that_only_logs_more_points_stores_just_the_new_ones() -> None:
+    ledger, _ = memory_ledger()
+    ledger.record([running()])
+    more = make_record(
+        "run-1",
+        status=Status.RUNNING,
+        metrics={"loss": [MetricPoint(1.0, step=0), MetricPoint(0.7, step=1)]},
+        logs=["epoch 1"],
+    )
+    (result,) = ledger.record([more])
+    assert result.outcome is Outcome.UPDATED
+    assert result.changed_fields == ["logs", "metrics"]
+    observed = ledger.history("run-1")[-1].event
+    assert isinstance(observed, Execution.Observed)
+    assert observed.metrics == {"loss": [MetricPoint(0.7, step=1)]}
+    assert observed.logs == ["epoch 1"]
+    assert ledger.record_of("run-1").metrics["loss"] == more.metrics["loss"]
+    ledger.record([finished(logs=["epoch 1"])])  # the end is an update with the whole record
+    assert topics(ledger, "run-1") == ["Recorded", "Observed", "Updated"]
+    assert ledger.record_of("run-1").status is Status.SUCCEEDED
+    assert ledger.record([more])[0].outcome is Outcome.DUPLICATE  # an older snapshot

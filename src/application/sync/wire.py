@@ -23,6 +23,7 @@ SYNCED = (
     Execution.Recorded,
     Execution.Finished,
     Execution.Updated,
+    Execution.Observed,
     Execution.Annotated,
     Execution.Reused,
     Execution.Retracted,
