@@ -12,7 +12,7 @@ from provledger.application.ledger import Ledger, ReadSide
 from provledger.domain.deltas import DeltaPolicies
 from provledger.projections.runner import ProjectionRunner
 from provledger.projections.tables import Table
-from provledger.projections.views import CasesView, ExecutionsView, Projection, Row
+from provledger.projections.views import CasesView, ExecutionsView, Projection, Row, SearchView
 
 
 def memory_event_store() -> EventsourcingEventStore:
@@ -130,7 +130,8 @@ def memory_ledger(batch_size: int = 100) -> tuple[Ledger, MemoryViewStore]:
     events = memory_event_store()
     views = MemoryViewStore()
     policies = DeltaPolicies()
-    runner = ProjectionRunner(events, views, [CasesView(), ExecutionsView(policies)])
+    projections = [CasesView(), ExecutionsView(policies), SearchView()]  # bootstrap's three
+    runner = ProjectionRunner(events, views, projections)
     read_side = ReadSide(runner, MemoryQueries(views))
     ledger = Ledger(events, lambda: read_side, batch_size=batch_size, policies=policies)
     return ledger, views

@@ -1,7 +1,9 @@
 """Use case: the cases and executions as they were at a past position or time.
 
 The projections run over the log up to that point into an in-memory session of their own;
-the live read models are never touched.
+the live read models are never touched. Callers pass the cases and executions projections:
+a snapshot shows those two, and the search projection (typed values, metrics, files for
+queries and lineage) adds nothing to them, so replaying it would only cost time.
 """
 
 from __future__ import annotations

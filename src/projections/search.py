@@ -11,10 +11,19 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import msgspec
+
 from ..domain.deltas import config_fields
 from ..domain.execution import Execution
 from ..domain.record import ExecutionRecord
-from .search_tables import EXECUTION_FILES, EXECUTION_METRICS, EXECUTION_VALUES, FILE_LISTS, typed
+from .search_tables import (
+    EXECUTION_FIELDS,
+    EXECUTION_FILES,
+    EXECUTION_METRICS,
+    EXECUTION_VALUES,
+    FILE_LISTS,
+    typed,
+)
 from .views import Projection, Row, ViewSession
 
 _CONFIG_PREFIX = "spec.resolved."
@@ -24,15 +33,17 @@ def record_values(record: ExecutionRecord) -> Iterator[tuple[str, str, Any]]:
     """(kind, name, value) of everything a query compares, except tags and metrics."""
     for name, value in record.params.items():
         yield "params", str(name), value
-    for name, value in config_fields(record).items():
-        if name.startswith(_CONFIG_PREFIX):
+    if record.spec is not None and record.spec.resolved:
+        # The spec alone flattened (config_fields of a record without params and code).
+        spec_only = msgspec.structs.replace(record, params={}, code=None)
+        for name, value in config_fields(spec_only).items():
             yield "config", name[len(_CONFIG_PREFIX) :], value
     if record.code is not None:
         yield "code", "commit", record.code.commit
         yield "code", "dirty", record.code.dirty
     if record.started is not None and record.ended is not None:
         yield "rec", "duration", (record.ended - record.started).total_seconds()
-    # Reuse (domain/reuse.py): looked up by key through the (kind, name, value) index.
+    # Reuse (domain/reuse.py): looked up by key through the (kind, name, number, text) index.
     if record.reuse_key is not None:
         yield "rec", "reuse_key", record.reuse_key
     if record.reused_from is not None:
@@ -59,8 +70,17 @@ class SearchView(Projection):
     """Typed values, metric summaries and files per execution (search_tables.py)."""
 
     name = "search"
-    tables = (EXECUTION_VALUES, EXECUTION_METRICS, EXECUTION_FILES)
+    tables = (EXECUTION_VALUES, EXECUTION_FIELDS, EXECUTION_METRICS, EXECUTION_FILES)
     per_case = True  # its rows depend on one execution's events only
+
+    def prefetch(self, session: ViewSession, events: Sequence[Any]) -> None:
+        changed = [
+            str(e.originator_id)
+            for e in events
+            if isinstance(e, Execution.Finished | Execution.Updated)
+        ]
+        if changed:
+            session.prefetch(EXECUTION_FIELDS, changed)
 
     def handle(self, session: ViewSession, position: int, event: Any) -> None:
         if isinstance(event, Execution.Recorded):
@@ -72,20 +92,19 @@ class SearchView(Projection):
             for name, value in event.tags.items():
                 session.put(EXECUTION_VALUES, _value_row(execution, "tags", name, value))
             for name in event.removed_tags:
-                session.put(
-                    EXECUTION_VALUES, _value_row(execution, "", name, None, key_kind="tags")
-                )
+                session.put(EXECUTION_VALUES, _tombstone(execution, "tags", name))
 
     def _record(
         self, session: ViewSession, execution: str, record: ExecutionRecord, *, fresh: bool
     ) -> None:
-        values = {
-            (kind, name): _value_row(execution, kind, name, value)
-            for kind, name, value in record_values(record)
-            if value is not None
-        }
+        put = session.put
+        fields = []
+        for kind, name, value in record_values(record):
+            if value is not None:
+                fields.append(f"{kind}\t{name}")
+                put(EXECUTION_VALUES, _value_row(execution, kind, name, value))
         for name, value in record.tags.items():
-            values["tags", name] = _value_row(execution, "tags", name, value)
+            put(EXECUTION_VALUES, _value_row(execution, "tags", name, value))
         files = {
             row["id"]: row
             for direction, attribute in FILE_LISTS
@@ -105,35 +124,41 @@ class SearchView(Projection):
         if not fresh:
             # What the execution had before and no longer has becomes a tombstone (tags
             # excepted: annotations stay until removed by name).
-            for old in session.where(EXECUTION_VALUES, "execution", execution):
-                key = (old["kind"], old["name"])
-                if old["kind"] not in ("", "tags") and key not in values:
-                    session.put(
-                        EXECUTION_VALUES, {**old, "kind": "", "value": None, "number": None}
-                    )
+            before = session.get(EXECUTION_FIELDS, execution)
+            for key in set(before["fields"] if before else ()).difference(fields):
+                kind, _, name = key.partition("\t")
+                put(EXECUTION_VALUES, _tombstone(execution, kind, name))
             for old in session.where(EXECUTION_FILES, "execution", execution):
                 if old["id"] not in files and old["direction"]:
-                    session.put(EXECUTION_FILES, {**old, "direction": ""})
-        for row in values.values():
-            session.put(EXECUTION_VALUES, row)
+                    put(EXECUTION_FILES, {**old, "direction": ""})
+        put(EXECUTION_FIELDS, {"id": execution, "fields": fields})
         for row in files.values():
-            session.put(EXECUTION_FILES, row)
+            put(EXECUTION_FILES, row)
         for name, points in record.metrics.items():
             metric = metric_row(execution, name, points)
             if metric is not None:
-                session.put(EXECUTION_METRICS, metric)
+                put(EXECUTION_METRICS, metric)
 
 
-def _value_row(
-    execution: str, kind: str, name: str, value: Any, *, key_kind: str | None = None
-) -> Row:
-    """A value's row; `kind` '' with `key_kind` makes the tombstone of a removed value."""
+def _value_row(execution: str, kind: str, name: str, value: Any) -> Row:
     text, number = typed(value)
     return {
-        "id": f"{execution}\t{key_kind or kind}\t{name}",
+        "id": f"{execution}\t{kind}\t{name}",
         "execution": execution,
         "kind": kind,
         "name": name,
-        "value": text,
+        "text": text,
         "number": number,
+    }
+
+
+def _tombstone(execution: str, kind: str, name: str) -> Row:
+    """The row of a value the execution no longer has: kind '', so no condition finds it."""
+    return {
+        "id": f"{execution}\t{kind}\t{name}",
+        "execution": execution,
+        "kind": "",
+        "name": name,
+        "text": None,
+        "number": None,
     }

@@ -5,6 +5,10 @@ Each row's key joins its natural key with tabs (the stores key a table by one co
 or file that an execution no longer has keeps its row as a tombstone (kind or direction ''),
 since the stores' units of work put rows and never delete them; readers skip tombstones by
 asking for a kind or direction.
+
+`execution_values` holds tens of rows per execution, so it is kept narrow (ADR 0009): no index
+on `execution` (the projection finds an execution's rows through `execution_fields`, readers
+by key: execution \t kind \t name), and no text for a value recorded as a number.
 """
 
 from __future__ import annotations
@@ -29,11 +33,22 @@ EXECUTION_VALUES = Table(
         ("execution", "TEXT"),  # executions.id
         ("kind", "TEXT"),  # params, config, tags, code, rec ('' once removed)
         ("name", "TEXT"),
-        ("value", "TEXT"),  # the value as text: strings as is, true/false, numbers, JSON
+        # The value as text: strings as is, true/false, JSON; NULL for a number recorded as
+        # a number (int or float), which `number` holds.
+        ("text", "TEXT"),
         ("number", "FLOAT8"),  # the value as a number when it is one or reads as one
     ),
-    indexes=(("execution",), ("kind", "name", "number"), ("kind", "name", "value")),
-    lookups=("execution",),
+    # One index serves every compiled equality and range (ADR 0009): a number's, and a
+    # text's (a text that is no number has number NULL, one that reads as a number has it).
+    indexes=(("kind", "name", "number", "text"),),
+)
+
+# One row per execution: the (kind, name) of the values its record gave (tags aside), so that
+# a later record of the same execution turns the ones it lacks into tombstones by key.
+EXECUTION_FIELDS = Table(
+    name="execution_fields",
+    key="id",  # executions.id
+    columns=(("id", "TEXT"), ("fields", "JSON")),  # ["kind\tname", ...]
 )
 
 EXECUTION_METRICS = Table(
@@ -74,20 +89,34 @@ _json = msgspec.json.Encoder()
 
 
 def typed(value: Any) -> tuple[str | None, float | None]:
-    """A value as (text, number): the number when it is one or a string that reads as one
-    (`"0.50"` -> 0.5); booleans as true/false (no number), structures as JSON."""
-    if value is None:
-        return None, None
-    if isinstance(value, bool):
-        return ("true" if value else "false"), None
-    if isinstance(value, int | float):
-        number = float(value)
-        return repr(value), (number if math.isfinite(number) else None)
-    if isinstance(value, str):
+    """A value as (text, number): a number as (None, the number); a string as itself and,
+    when it reads as one, its number (`"0.50"` -> 0.5); booleans as true/false (no number),
+    structures as JSON. A number that is not finite (nan, inf) is kept as text."""
+    kind = type(value)
+    if kind is str:
         parsed: float | None = None
         if len(value) < 64 and _NUMERIC.fullmatch(value):
             parsed = float(value)
-        return value[:VALUE_CHARS], (
-            parsed if parsed is not None and math.isfinite(parsed) else None
-        )
+            if not math.isfinite(parsed):
+                parsed = None
+        return value[:VALUE_CHARS], parsed
+    if kind is float or kind is int:
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past the float range: text only
+            return repr(value)[:VALUE_CHARS], None
+        return (None, number) if math.isfinite(number) else (repr(value), None)
+    if value is None:
+        return None, None
+    if kind is bool:
+        return ("true" if value else "false"), None
+    if isinstance(value, int | float):  # subclasses (IntEnum, numpy scalars that subclass)
+        return typed(float(value))
+    if isinstance(value, str):
+        return typed(str(value))
     return _json.encode(value).decode()[:VALUE_CHARS], None
+
+
+def text_number(text: str) -> float | None:
+    """The number a text reads as (`"0.50"` -> 0.5), if any: what `typed` stores for it."""
+    return typed(text)[1]

@@ -122,7 +122,7 @@ def test_status_reports_event_count_positions_and_lag(api: Api) -> None:
     body = api.get("/api/v1/status").json()
     assert body["event_count"] >= 6
     assert body["lag"] == 0
-    assert {p["name"] for p in body["projections"]} == {"cases", "executions"}
+    assert {p["name"] for p in body["projections"]} == {"cases", "executions", "search"}
     assert body["executions"] == 4
 
 

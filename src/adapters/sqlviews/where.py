@@ -3,7 +3,7 @@ SQLite and Postgres; every value is a bound parameter. Also the reads lineage ne
 
 The compiled condition is over the `executions` table (unaliased). Named fields read the
 `search` projection's tables (projections/search_tables.py) through `executions.id IN
-(SELECT execution ...)`, which both databases answer from the (kind, name, value|number)
+(SELECT execution ...)`, which both databases answer from the (kind, name, text|number)
 indexes when the condition is selective (ADR 0009).
 """
 
@@ -27,7 +27,7 @@ from ...domain.query import (
     Value,
     to_text_field,
 )
-from ...projections.search_tables import VALUE_CHARS
+from ...projections.search_tables import VALUE_CHARS, text_number
 from ...projections.tables import EXECUTIONS, Table
 from ...projections.views import Row
 from .rows import decode_row
@@ -61,8 +61,9 @@ SQL_OPS = {"=": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 class Compiled:
     """A condition or sort expression being built: SQL text and its parameters in order."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, probe: bool = False) -> None:
         self.dialect = dialect
+        self.probe = probe
         self.params: list[Any] = []
 
     def bind(self, *values: Any) -> str:
@@ -70,11 +71,31 @@ class Compiled:
         return ", ".join("?" * len(values))
 
 
-def compile_where(expr: Expr, dialect: str) -> tuple[str, list[Any]]:
+# Whether a value or metric condition is an EXISTS correlated both ways (see _values_of),
+# rather than `executions.id IN (SELECT execution ...)`; measured in ADR 0009.
+PROBE = {"sqlite": False, "postgres": False}
+
+
+def compile_where(expr: Expr, dialect: str, *, probe: bool | None = None) -> tuple[str, list[Any]]:
     """The condition (over `executions`) and its parameters; QueryError for a literal that
     does not fit its field (a word compared with a metric, a time that is not ISO 8601)."""
-    out = Compiled(dialect)
+    out = Compiled(dialect, PROBE.get(dialect, False) if probe is None else probe)
     return _node(out, expr), out.params
+
+
+def _values_of(out: Compiled, table: str, alias: str, where: str) -> str:
+    """The executions with a row of `table` (found by `where`, whose parameters follow).
+
+    `IN (SELECT execution ...)` makes the planner collect the matching rows first. The probe
+    form, an EXISTS joined both by `execution` and by the row's key (execution + the rest of
+    the key, bound first), lets it also walk the executions in page order and look each
+    one's row up by primary key, stopping after a page: cheaper when most executions match."""
+    if not out.probe:
+        return f"{E}.id IN (SELECT {alias}.execution FROM {table} {alias} WHERE {where})"
+    return (
+        f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.execution = {E}.id AND "
+        f"{alias}.id = {E}.id || ? AND {where})"
+    )
 
 
 def _node(out: Compiled, expr: Expr) -> str:
@@ -91,17 +112,21 @@ def _node(out: Compiled, expr: Expr) -> str:
         return _column_predicate(out, expr, f"{E}.{COLUMNS[fld.kind]}")
     if fld.kind == "metrics":
         column = f"m.{fld.aggregate}"
-        head = f"{E}.id IN (SELECT m.execution FROM execution_metrics m WHERE m.name = ?"
+        if out.probe:
+            out.params.append(f"\t{fld.name}")
         out.params.append(fld.name)
-        return f"{head} AND {column} IS NOT NULL AND {_predicate(out, expr, column, 'number')})"
+        where = f"m.name = ? AND {column} IS NOT NULL AND {_predicate(out, expr, column, 'number')}"
+        return _values_of(out, "execution_metrics", "m", where)
     if fld.kind in FILE_FIELDS:
         head = f"{E}.id IN (SELECT f.execution FROM execution_files f WHERE f.direction = ?"
         out.params.append(FILE_FIELDS[fld.kind])
         return f"{head} AND f.sha256 IS NOT NULL AND {_predicate(out, expr, 'f.sha256', 'text')})"
     kind, name = VALUE_FIELDS.get(fld.kind) or _value_key(fld)
-    head = f"{E}.id IN (SELECT v.execution FROM execution_values v WHERE v.kind = ? AND v.name = ?"
+    if out.probe:
+        out.params.append(f"\t{kind}\t{name}")
     out.params += [kind, name]
-    return f"{head} AND {_predicate(out, expr, None, fld.type)})"
+    where = f"v.kind = ? AND v.name = ? AND {_predicate(out, expr, None, fld.type)}"
+    return _values_of(out, "execution_values", "v", where)
 
 
 def _reused(out: Compiled, expr: Predicate) -> str:
@@ -140,14 +165,14 @@ def _column_predicate(out: Compiled, expr: Predicate, column: str) -> str:
 
 
 def _predicate(out: Compiled, expr: Predicate, column: str | None, kind: str) -> str:
-    """The test of one stored value. `column` None: a typed value (v.value / v.number)."""
+    """The test of one stored value. `column` None: a typed value (v.text / v.number)."""
     fld = expr.field
     if isinstance(expr, Exists):
         return "1 = 1"
     if isinstance(expr, Like):
         if kind in ("number", "bool"):
             raise QueryError(fld.pos, f"{to_text_field(fld)} is a {kind}: 'like' needs text")
-        target = column or "v.value"
+        target = column or "v.text"  # a number recorded as a number has no text
         if out.dialect == "sqlite":
             return f"{target} GLOB {out.bind(_sqlite_glob(expr.pattern))}"
         return f"{target} LIKE {out.bind(_sql_like(expr.pattern))} ESCAPE '\\'"
@@ -157,20 +182,44 @@ def _predicate(out: Compiled, expr: Predicate, column: str | None, kind: str) ->
             return f"{column} IN ({out.bind(*[v for _, v in typed])})"
         numbers = [v for c, v in typed if c == "number"]
         texts = [v for c, v in typed if c == "value"]
+        words = [t for t in texts if text_number(t) is None]
+        quoted = [t for t in texts if text_number(t) is not None]
         parts = []
         if numbers:
             parts.append(f"v.number IN ({out.bind(*numbers)})")
-        if texts:
-            parts.append(f"v.value IN ({out.bind(*texts)})")
+        if words:
+            parts.append(f"(v.number IS NULL AND v.text IN ({out.bind(*words)}))")
+        if quoted:
+            as_numbers = out.bind(*[text_number(t) for t in quoted])
+            parts.append(
+                f"(v.number IN ({as_numbers}) AND (v.text IN ({out.bind(*quoted)}) "
+                "OR v.text IS NULL))"
+            )
         return f"({' OR '.join(parts)})"
     assert isinstance(expr, Compare)
     target, value = _literal(fld, expr.value, kind)
     op = SQL_OPS[expr.op]
     if column is not None:
         return f"{column} {op} {out.bind(value)}"
-    if target == "number" and op == "<>":  # a value that is no number differs from any number
-        return f"(v.number IS NULL OR v.number <> {out.bind(value)})"
-    return f"v.{target} {op} {out.bind(value)}"
+    if target == "number":
+        if op == "<>":  # a value that is no number differs from any number
+            return f"(v.number IS NULL OR v.number <> {out.bind(value)})"
+        return f"v.number {op} {out.bind(value)}"
+    # Text. A number recorded as a number has none: a quoted number equals it when it is
+    # the same number (`params.dt = '0.5'` matches 0.5), and any other text differs from it.
+    # Equality is a range of the (kind, name, number, text) index: a text that reads as a
+    # number has that number, any other text none.
+    number = text_number(value) if op in ("=", "<>") else None
+    if op == "=":
+        if number is None:
+            return f"(v.number IS NULL AND v.text = {out.bind(value)})"
+        at = out.bind(number)
+        return f"(v.number = {at} AND (v.text = {out.bind(value)} OR v.text IS NULL))"
+    if op == "<>":
+        differs = f"v.text <> {out.bind(value)}"  # bound in the order they appear
+        other = "1 = 1" if number is None else f"v.number <> {out.bind(number)}"
+        return f"({differs} OR (v.text IS NULL AND {other}))"
+    return f"v.text {op} {out.bind(value)}"
 
 
 def _literal(fld: Field, value: Value, kind: str) -> tuple[str, Any]:
@@ -237,14 +286,14 @@ def sort_keys(fld: Field) -> list[tuple[str, list[Any]]]:
         sub = f"(SELECT MIN(f.sha256) FROM execution_files f WHERE f.execution = {E}.id "
         return [(f"{sub}AND f.direction = ?)", [FILE_FIELDS[fld.kind]])]
     kind, name = VALUE_FIELDS.get(fld.kind) or _value_key(fld)
-    # Numbers in numeric order, then the values that are no number, as text.
+    # Numbers in numeric order, then the values that are no number, as text. The row is
+    # found by its key (execution \t kind \t name); a tombstone's kind is ''.
     return [
         (
-            f"(SELECT v.{column} FROM execution_values v WHERE v.execution = {E}.id "
-            "AND v.kind = ? AND v.name = ?)",
-            [kind, name],
+            f"(SELECT v.{column} FROM execution_values v WHERE v.id = {E}.id || ? AND v.kind = ?)",
+            [f"\t{kind}\t{name}", kind],
         )
-        for column in ("number", "value")
+        for column in ("number", "text")
     ]
 
 
@@ -338,17 +387,19 @@ class SearchQueries:
             for f in named
             if f.kind != "metrics"
         }
-        if keys:
-            kinds = sorted({k for k, _ in keys})
+        # Value rows by key (execution \t kind \t name): the table has no execution index.
+        wanted = [f"{e}\t{kind}\t{name}" for e in executions for kind, name in keys]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
             sql = (
-                f"SELECT execution, kind, name, value, number FROM execution_values "
-                f"WHERE execution IN ({marks}) AND kind IN ({', '.join('?' * len(kinds))})"
+                "SELECT execution, kind, name, text, number FROM execution_values "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})"
             )
-            for row in self._all(EXECUTIONS, sql, [*executions, *kinds]):
-                label = keys.get((row["kind"], row["name"]))
+            for row in self._all(EXECUTIONS, sql, chunk):
+                label = keys.get((row["kind"], row["name"]))  # None for a tombstone
                 if label is not None:
                     number = row["number"]
-                    out[row["execution"]][label] = number if number is not None else row["value"]
+                    out[row["execution"]][label] = number if number is not None else row["text"]
         metrics = {(f.name, f.aggregate): to_text_field(f) for f in named if f.kind == "metrics"}
         if metrics:
             names = sorted({n for n, _ in metrics})
