@@ -125,6 +125,8 @@ def test_a_doc_whose_output_drifted_or_whose_command_fails_is_a_failure(
         _run_doc("```console\n$ echo canonical run-2\ncanonical run-3\n```\n", work, env)
     with pytest.raises(DocFailureError, match="exited 3"):
         _run_doc("```sh\ntrue\nexit 3\necho never\n```\n", work, env)
+    with pytest.raises(DocFailureError, match="failed at: false && true"):  # set -e lets it by
+        _run_doc("```sh\nfalse && true\necho never\n```\n", work, env)
     with pytest.raises(DocFailureError, match="should fail"):
         _run_doc("```console\n$ echo fine\nerror: bad\n```\n", work, env)
 

@@ -231,6 +231,30 @@ def output_matches(expected: list[str], actual: list[str]) -> bool:
 
 # --- running ---------------------------------------------------------------------------------
 
+COMPOUND = re.compile(
+    r"^\s*(for|while|until|if|then|else|elif|fi|do|done|case|esac|function)\b|[{}]\s*$|<<"
+)
+
+
+def guarded(script: str) -> str:
+    """Each command line made to stop the block when it fails, `a && b` included (which
+    `set -e` lets through); a block with loops, conditionals or here-documents runs as is."""
+    lines: list[str] = []
+    for line in script.splitlines():
+        if lines and lines[-1].rstrip().endswith("\\"):
+            lines[-1] += "\n" + line
+        else:
+            lines.append(line)
+    if any(COMPOUND.search(line) for line in lines):
+        return script
+    out = []
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        shown = shlex.quote(line.strip().split("\n")[0][:200])
+        out.append(f"{{ {line}\n}} || {{ echo docs-test: failed at: {shown} >&2; exit 1; }}")
+    return "\n".join(out) + "\n"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -325,7 +349,7 @@ class Runner:
     def run(self, step: Step) -> None:
         self.ran += 1
         if step.kind in ("script", "setup"):
-            done = self.shell(step.text, strict=True)
+            done = self.shell(guarded(step.text), strict=True)
             if done.returncode != 0:
                 raise self.fail(step, f"block exited {done.returncode}", done.stdout)
         elif step.kind == "session":
