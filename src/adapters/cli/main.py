@@ -126,8 +126,6 @@ def load_commands(argv: list[str] | None = None) -> typer.Typer:
     return app
 
 
-def run() -> None:
-    import sys
 METAVARS = {"str": "TEXT", "int": "N", "float": "NUMBER", "datetime": "TIME"}
 
 
@@ -171,8 +169,10 @@ def conventional_help(command: Any) -> None:
         conventional_help(sub)
 
 
-
+def run() -> None:
     """The typer CLI, with usage errors as one `error: …` line (exit status 2)."""
+    import sys
+
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     command = typer.main.get_command(load_commands(sys.argv[1:]))

@@ -24,7 +24,6 @@ from .observability import ObservabilityMiddleware, ObservabilityOptions
 from .openapi import install_openapi
 from .routes import cases, executions, executions_write, experiments, files, health, status
 from .routes import mlflow_api as mlflow_routes
-from .routes import mlflow_api as mlflow_routes
 from .routes import openlineage as openlineage_routes
 from .routes import sync as sync_routes
 from .routes import tokens as token_routes
@@ -104,8 +103,6 @@ def create_app(
     api.include_router(sync_routes.router)
     api.include_router(openlineage_routes.router)
     app.include_router(api)
-    for mlflow_router in mlflow_routes.routers():  # MLflow's clients, unmodified
-        app.include_router(mlflow_router)
     for mlflow_router in mlflow_routes.routers():  # MLflow's clients, unmodified
         app.include_router(mlflow_router)
     app.include_router(experiments.router)  # DissModel clients call these at the root
