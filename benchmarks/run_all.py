@@ -19,6 +19,12 @@ BENCHMARKS = (
     "bench_ingest_e3sm",  # issue 5: E3SM archive ingest vs plain records
     "bench_capture",  # issue 6: run overhead, SDK vs MLflow, hashing vs sha256sum
     "bench_cli",  # issue 16: start-up of --help, --version and the everyday reads vs python -c pass
+    "bench_query",  # issue 13: where and lineage at scale vs the same SQL and MLflow search_runs
+    "bench_web",  # issue 14: pages vs their JSON API
+    "bench_service",  # issue 17: two APIs and a worker under load, the worker killed midway
+    "bench_restore",  # issue 17: restore with a snapshot vs restore + rebuild; rebuild --jobs
+    "bench_protocols",  # issue 18: MLflow client vs mlflow server; OpenLineage events/s
+    "bench_reuse",  # issue 19: a reused run vs the original; reuse-key lookup
 )
 
 
