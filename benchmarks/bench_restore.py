@@ -1,7 +1,7 @@
 """Issue 17 benchmark: restore with a read-model snapshot next to restore plus a full rebuild,
 and a rebuild split across 1 and 2 processes; all on one durable throwaway Postgres, in one run.
 
-    python -m benchmarks.bench_restore [--n 1000000] [--after 10000]
+    python -m benchmarks.bench_restore [--n 100000] [--after 10000]
 
 1. N executions are recorded, the read models caught up, a snapshot taken (`take_snapshot`,
    folder archive), then `--after` more executions recorded and the log shipped.
@@ -61,7 +61,7 @@ def digest(ledger: Ledger) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--after", type=int, default=10_000)
     args = parser.parse_args()
     cluster = PgCluster(durable=True).start()

@@ -1,7 +1,7 @@
 """Run every benchmark with its defaults, one after another (`make bench`).
 
 Each prints its figures next to the peer it measured in the same run, and most also write them to
-benchmarks/results/. Expect 15-30 minutes on a 2-core machine; run one module alone with
+benchmarks/results/. Expect one to two hours on a 2-core machine; run one module alone with
 `python -m benchmarks.<name> --help` to see its size options.
 """
 
