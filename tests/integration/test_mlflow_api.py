@@ -57,6 +57,7 @@ def test_a_log_batch_is_one_update_and_a_changed_param_is_refused(api: Api, ledg
         {"key": "loss", "value": 0.5, "timestamp": 1767225602000, "step": 1}
     ]
     assert {"key": "team", "value": "ocean"} in run["data"]["tags"]
+    ledger.catch_up()  # the API answers before the read models catch up (they are looked up here)
     kinds = [type(e.event).__name__ for e in ledger.history(run_id)]
     assert kinds.count("Updated") == 2, kinds  # the batch, then the end
 
