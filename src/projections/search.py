@@ -66,6 +66,26 @@ def metric_row(execution: str, name: str, points: Sequence[Any]) -> Row | None:
     }
 
 
+def extended_metric_row(
+    old: Row | None, execution: str, name: str, points: Sequence[Any]
+) -> Row | None:
+    """A metric's summary after `points` were appended to the series `old` summarises (what
+    metric_row gives for the whole series, without the series)."""
+    values = [p.value for p in points if math.isfinite(p.value)]
+    if not values or not points:
+        return old
+    if old is None:
+        return metric_row(execution, name, points)
+    step = points[-1].step
+    return {
+        **old,
+        "last": values[-1],
+        "min": min(old["min"], *values),
+        "max": max(old["max"], *values),
+        "step": step if step is not None else old["step"] + len(points),
+    }
+
+
 class SearchView(Projection):
     """Typed values, metric summaries and files per execution (search_tables.py)."""
 
@@ -87,6 +107,15 @@ class SearchView(Projection):
             self._record(session, str(event.originator_id), event.record, fresh=True)
         elif isinstance(event, Execution.Finished | Execution.Updated):
             self._record(session, str(event.originator_id), event.record, fresh=False)
+        elif isinstance(event, Execution.Observed):  # only points appended: the summaries move
+            execution = str(event.originator_id)
+            for name, points in event.metrics.items():
+                key = f"{execution}\t{name}"
+                row = extended_metric_row(
+                    session.get(EXECUTION_METRICS, key), execution, name, points
+                )
+                if row is not None:
+                    session.put(EXECUTION_METRICS, row)
         elif isinstance(event, Execution.Annotated):
             execution = str(event.originator_id)
             for name, value in event.tags.items():

@@ -79,3 +79,23 @@ def test_a_read_model_whose_columns_changed_rebuilds_itself_from_the_log(
         assert second.execution_row("a")["parent"] == "p"
     finally:
         second.close()
+
+
+def test_points_logged_as_a_run_goes_are_observed_and_summarised_like_the_whole_series(
+    ledger: Ledger,
+) -> None:
+    from tests.integration.test_rebuild_in_parts_on_both_backends import search_digest
+
+    points = [MetricPoint(v, step=i) for i, v in enumerate([0.9, 0.4, 0.7, 0.2])]
+    for upto in range(1, 5):  # the run logs one more point at a time
+        ledger.record([make_record("r", status=Status.RUNNING, metrics={"loss": points[:upto]})])
+    assert [type(e.event).__name__ for e in ledger.history("r")] == ["Recorded", *["Observed"] * 3]
+    ledger.catch_up()
+    datastore = ledger.events.recorder.datastore  # type: ignore[attr-defined]
+    with datastore.transaction(commit=False) as c:
+        c.execute("SELECT last, min, max, step FROM execution_metrics WHERE name = 'loss'")
+        row = dict(c.fetchone())
+    assert row == {"last": 0.2, "min": 0.2, "max": 0.9, "step": 3}
+    before = search_digest(ledger)
+    ledger.runner.rebuild()
+    assert search_digest(ledger) == before
