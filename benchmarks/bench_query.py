@@ -37,6 +37,7 @@ from benchmarks.common import ROOT, PgCluster, child
 from provledger.adapters.sqlviews import where as compiler
 
 PARAM = "param_3"
+MAX_SECONDS = 60.0  # per timed loop: a slow scenario stops after this (20 reps at least)
 
 
 def _load(settings: Any, n: int, cases: int, budget: float) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def _chain(settings: Any, depth: int) -> tuple[str, str]:
     ]
     ledger = bootstrap(settings)
     try:
-        ledger.record(records)
+        ledger.record(records)  # a database measured again has them: recorded once
         last = ledger.queries.execution(f"default/chain/step-{depth - 1}")
         assert last is not None
     finally:
@@ -153,7 +154,10 @@ def _time_sql(conninfo: str, statements: list[tuple[str, list[Any]]], reps: int)
     latencies, rows = [], 0
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(*statements[0]).fetchall()  # warm
+        deadline = time.perf_counter() + MAX_SECONDS
         for i in range(reps):
+            if i >= 20 and time.perf_counter() > deadline:
+                break  # slow enough that the reps so far tell (ratios use percentiles)
             sql, params = statements[i % len(statements)]
             t = time.perf_counter()
             rows += len(conn.execute(sql, params).fetchall())
@@ -161,7 +165,8 @@ def _time_sql(conninfo: str, statements: list[tuple[str, list[Any]]], reps: int)
     return {
         "p50_ms": _pct(latencies, 0.5) * 1e3,
         "p99_ms": _pct(latencies, 0.99) * 1e3,
-        "mean_rows": rows / reps,
+        "mean_rows": rows / len(latencies),
+        "reps": len(latencies),
     }
 
 
@@ -177,7 +182,10 @@ def _time_http(client: Any, paths: list[str], reps: int) -> dict[str, Any]:
     for path in paths[:20]:  # warm
         client.get(path)
     latencies, rows, bad = [], 0, 0
+    deadline = time.perf_counter() + MAX_SECONDS
     for i in range(reps):
+        if i >= 20 and time.perf_counter() > deadline:
+            break
         path = paths[i % len(paths)]
         t = time.perf_counter()
         response = client.get(path)
@@ -190,20 +198,27 @@ def _time_http(client: Any, paths: list[str], reps: int) -> dict[str, Any]:
     return {
         "p50_ms": _pct(latencies, 0.5) * 1e3,
         "p99_ms": _pct(latencies, 0.99) * 1e3,
-        "mean_rows": rows / reps,
+        "mean_rows": rows / len(latencies),
         "non_200": bad,
+        "reps": len(latencies),
     }
 
 
-def _mlflow(cluster: PgCluster, scenarios: dict[str, dict[str, Any]], runs: int, reps: int) -> Any:
+def _mlflow(url: str, scenarios: dict[str, dict[str, Any]], runs: int, reps: int) -> Any:
     from benchmarks.bench_record import mlflow_python
     from benchmarks.workload import make
 
     python = mlflow_python()
     if python is None:
         return None
-    cluster.create_database("mlflow")
-    uri = f"postgresql+psycopg2://postgres@/mlflow?host={cluster.socket_dir}&port={cluster.port}"
+    import psycopg
+
+    name = f"mlflow_{time.time_ns()}"
+    with psycopg.connect(url, autocommit=True) as conn:  # on the same server
+        conn.execute(f'CREATE DATABASE "{name}"')
+    # postgresql://postgres@/bench?host=…&port=… -> the new database, through psycopg2
+    head, _, query = url.partition("?")
+    uri = f"postgresql+psycopg2://{head.split('://', 1)[1].rsplit('/', 1)[0]}/{name}?{query}"
     records = [make(i) for i in range(runs)]
     spec = {
         "runs": [
@@ -231,37 +246,50 @@ def _mlflow(cluster: PgCluster, scenarios: dict[str, dict[str, Any]], runs: int,
 def main(args: argparse.Namespace) -> None:
     import httpx
 
+    global MAX_SECONDS
+    MAX_SECONDS = args.max_seconds
     from provledger.adapters.settings import Settings
 
     results: dict[str, Any] = {"n": args.n}
-    cluster = PgCluster(durable=True).start()
+    # --database-url: measure again over a database an earlier run loaded (no load, no cluster).
+    cluster = None if args.database_url else PgCluster(durable=True).start()
     server = None
     try:
-        db = cluster.create_database("bench")
         home = Path(tempfile.mkdtemp(prefix="provledger-bench-"))
-        settings = Settings(home=home, database_url=cluster.url(db), batch_size=1000, pool_size=4)
-        cases = max(1, args.n // 100)
-        print(f"loading up to {args.n:,} executions in {cases:,} cases into Postgres …", flush=True)
-        results["load"] = load = _load(settings, args.n, cases, args.load_budget)
-        print(f"  {load['loaded']:,} in {load['seconds']:.0f} s: {load['executions_per_s']:,.0f} "
-              "executions/s (record + catch-up)", flush=True)  # fmt: skip
-        chain_ref, chain_sha = _chain(settings, args.depth)
+        url = args.database_url or cluster.url(cluster.create_database("bench"))  # type: ignore[union-attr]
+        settings = Settings(home=home, database_url=url, batch_size=1000, pool_size=4)
         import psycopg
 
-        with psycopg.connect(cluster.conninfo(db), autocommit=True) as conn:
-            conn.execute("VACUUM ANALYZE")  # what autovacuum would have done by now
+        if cluster is not None:
+            cases = max(1, args.n // 100)
+            print(f"loading up to {args.n:,} executions in {cases:,} cases …", flush=True)
+            results["load"] = load = _load(settings, args.n, cases, args.load_budget)
+            rate = f"{load['executions_per_s']:,.0f} executions/s (record + catch-up)"
+            print(f"  {load['loaded']:,} in {load['seconds']:.0f} s: {rate}", flush=True)
+            chain_ref, chain_sha = _chain(settings, args.depth)
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")  # what autovacuum would have done by now
+        else:
+            with psycopg.connect(url) as conn:
+                count = conn.execute("SELECT count(*) FROM executions").fetchone()[0]  # type: ignore[index]
+            loaded = count - args.depth  # the chain aside
+            load = {"wanted": loaded, "loaded": loaded, "seconds": 0.0, "executions_per_s": 0.0}
+            results["load"] = {**load, "reused": url}
+            chain_ref, chain_sha = _chain(settings, args.depth)
+        with psycopg.connect(url, autocommit=True) as conn:
             sizes = conn.execute(
                 "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' "
                 "AND relname LIKE 'execution%%'"
             ).fetchall()
         results["table_mb"] = {name: size / 1e6 for name, size in sizes}
+        conninfo = url
 
         scenarios = _scenarios(load["loaded"])
         env = {**os.environ, "PROVLEDGER_HOME": str(home),
                "PROVLEDGER_DATABASE_URL": settings.database_url or "",
                "PROVLEDGER_POOL_SIZE": "4"}  # fmt: skip
         token = subprocess.run(
-            [CLI, "token", "create", "--scope", "read", "--name", "bench"],
+            [CLI, "token", "create", "--scope", "read", "--name", f"bench-{time.time_ns()}"],
             env=env, capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         port = _free_port()
@@ -269,11 +297,11 @@ def main(args: argparse.Namespace) -> None:
             [CLI, "serve", "--port", str(port), "--log-level", "warning"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        _wait(url)
+        api_url = f"http://127.0.0.1:{port}"
+        _wait(api_url)
         headers = {"Authorization": f"Bearer {token}"}
         results["query"] = {}
-        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        with httpx.Client(base_url=api_url, headers=headers, timeout=60) as client:
             for name, scenario in scenarios.items():
                 paths = [
                     "/api/v1/executions?" + httpx.QueryParams({"where": w, "limit": 100}).__str__()
@@ -281,13 +309,13 @@ def main(args: argparse.Namespace) -> None:
                 ]
                 api = _time_http(client, paths, args.reps)
                 statements = _captured_sql(settings, scenario["where"])
-                sql = _time_sql(cluster.conninfo(db), statements, args.reps)
-                sql["plan"] = _plan(cluster.conninfo(db), *statements[0])
+                sql = _time_sql(conninfo, statements, args.reps)
+                sql["plan"] = _plan(conninfo, *statements[0])
                 # The other form of the same conditions (IN or EXISTS probe), SQL only.
                 other = not compiler.PROBE["postgres"]
                 other_statements = _captured_sql(settings, scenario["where"], other)
-                alt = _time_sql(cluster.conninfo(db), other_statements, args.reps)
-                alt["plan"] = _plan(cluster.conninfo(db), *other_statements[0])
+                alt = _time_sql(conninfo, other_statements, args.reps)
+                alt["plan"] = _plan(conninfo, *other_statements[0])
                 alt["probe"] = other
                 results["query"][name] = {"api": api, "sql": sql, "other_form": alt}
                 print(f"  {name}: API p99 {api['p99_ms']:.1f} ms, SQL p99 {sql['p99_ms']:.1f} ms",
@@ -298,7 +326,7 @@ def main(args: argparse.Namespace) -> None:
                 "files_api": _time_http(client, [f"/api/v1/files/{chain_sha}"], args.reps),
                 "direct": _lineage_direct(settings, chain_ref, args.depth, args.reps),
             }
-        results["mlflow"] = _mlflow(cluster, scenarios, args.mlflow_runs, args.mlflow_reps)
+        results["mlflow"] = _mlflow(url, scenarios, args.mlflow_runs, args.mlflow_reps)
     finally:
         if server is not None:
             server.send_signal(signal.SIGINT)
@@ -306,7 +334,8 @@ def main(args: argparse.Namespace) -> None:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
     report(results)
 
 
@@ -337,8 +366,12 @@ def report(r: dict[str, Any]) -> None:
     lines = [
         f"Query language and lineage on Postgres, {n:,} executions loaded"
         + (f" (of {load['wanted']:,} asked: the load budget ran out)" if n < load["wanted"] else "")
-        + f"; load {load['executions_per_s']:,.0f} executions/s (record + catch-up), "
-        f"{load['seconds']:.0f} s",
+        + (
+            f"; load {load['executions_per_s']:,.0f} executions/s (record + catch-up), "
+            f"{load['seconds']:.0f} s"
+            if "reused" not in load
+            else " (by an earlier run: measured again over its database)"
+        ),
         "  tables: " + ", ".join(f"{k} {v:.0f} MB" for k, v in sorted(r["table_mb"].items())),
     ]
     mlflow = (r.get("mlflow") or {}).get("filters", {})
@@ -391,6 +424,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--depth", type=int, default=10, help="executions in the lineage chain")
     p.add_argument("--mlflow-runs", type=int, default=1000)
     p.add_argument("--mlflow-reps", type=int, default=50)
+    p.add_argument("--database-url", help="measure over this already loaded database instead")
+    p.add_argument("--max-seconds", type=float, default=60, help="per timed loop (>= 20 reps)")
     return p.parse_args(argv)
 
 

@@ -22,7 +22,8 @@ def test_a_number_has_no_text_and_a_numeric_string_keeps_both() -> None:
     assert typed(math.nan) == ("nan", None)  # not finite: kept as text
     assert typed(10**400)[1] is None  # past the float range: text only
     assert typed("x" * 600)[0] == "x" * 512
-    assert text_number("1e-3") == 0.001 and text_number("1e999") is None
+    assert text_number("1e-3") == 0.001
+    assert text_number("1e999") is None
 
 
 def test_values_a_final_record_lacks_become_tombstones_by_key() -> None:
@@ -32,7 +33,8 @@ def test_values_a_final_record_lacks_become_tombstones_by_key() -> None:
     )
     (execution,) = views.rows("executions")
     fields = views.rows("execution_fields")[execution]["fields"]
-    assert "params\twarmup" in fields and "params\tdt" in fields
+    assert "params\twarmup" in fields
+    assert "params\tdt" in fields
     finish_execution(ledger, make_record("r", params={"dt": 2}))
     values = views.rows("execution_values")
     assert values[f"{execution}\tparams\twarmup"]["kind"] == ""  # no condition finds it
