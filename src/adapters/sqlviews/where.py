@@ -90,8 +90,15 @@ def _values_of(out: Compiled, table: str, alias: str, where: str) -> str:
     form, an EXISTS joined both by `execution` and by the row's key (execution + the rest of
     the key, bound first), lets it also walk the executions in page order and look each
     one's row up by primary key, stopping after a page: cheaper when most executions match."""
+    subquery = f"SELECT {alias}.execution FROM {table} {alias} WHERE {where}"
+    if not out.probe and out.dialect == "postgres":
+        # ARRAY(...) is computed once, from the (kind, name, …) index, before the executions
+        # are read: the planner cannot turn it into a walk of every execution in page order
+        # probing each one, which it chose for `metrics.x > v` from a wrong estimate of how
+        # many rows match (ADR 0009: 316 ms p99 at 719k executions for 2,300 matches).
+        return f"{E}.id = ANY(ARRAY({subquery}))"
     if not out.probe:
-        return f"{E}.id IN (SELECT {alias}.execution FROM {table} {alias} WHERE {where})"
+        return f"{E}.id IN ({subquery})"
     return (
         f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.execution = {E}.id AND "
         f"{alias}.id = {E}.id || ? AND {where})"
