@@ -6,6 +6,7 @@ Finishing appends `Finished` to the execution and, when it is the case's first s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -76,8 +77,15 @@ def start_execution(
     return result
 
 
-def finish_execution(ledger: Ledger, final: ExecutionRecord, *, catch_up: bool = True) -> Finished:
-    """Replace a running execution's record with `final`, choosing it canonical if first."""
+def finish_execution(
+    ledger: Ledger,
+    final: ExecutionRecord,
+    *,
+    catch_up: bool = True,
+    also: Callable[[Execution], None] | None = None,
+) -> Finished:
+    """Replace a running execution's record with `final`, choosing it canonical if first;
+    `also` appends more events to the execution in the same save (a reuse's)."""
     if final.status is Status.RUNNING:
         raise ExecutionStateError("a finished record cannot still be running")
     final = validated(final)
@@ -90,6 +98,8 @@ def finish_execution(ledger: Ledger, final: ExecutionRecord, *, catch_up: bool =
                 f"no execution {final.execution_id!r} in case {final.case_key}"
             )
         execution.finish(final)
+        if also is not None:
+            also(execution)
         chosen = case.choose_first_successful(execution.id, final)
         try:
             position = ledger.events.save(*([case] if chosen else []), execution)

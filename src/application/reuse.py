@@ -12,17 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
-from ..domain.case import Case
-from ..domain.errors import ExecutionNotFoundError, ExecutionStateError
+from ..domain.errors import ExecutionStateError
 from ..domain.execution import Execution
-from ..domain.ids import case_id
 from ..domain.query import Compare, Field
 from ..domain.record import ExecutionRecord, Status
 from ..domain.reuse import Difference, NotReusable, differences, key_parts
-from ..domain.rules import validated
-from .capture import MAX_ATTEMPTS, Finished, key_of
+from .capture import Finished, finish_execution
 from .ledger import Ledger
 from .ports import ExecutionFilter
 
@@ -111,26 +106,12 @@ def finish_reused(
     original_ref, reuse_key = final.reused_from, final.reuse_key
     if final.status is not Status.SUCCEEDED or original_ref is None or reuse_key is None:
         raise ExecutionStateError("a reused execution is succeeded, with reused_from and its key")
-    final = validated(final)
-    case_key, exec_key = case_id(final.namespace, final.case), key_of(final)
-    for attempt in range(MAX_ATTEMPTS):
-        execution = ledger.events.get(exec_key)
-        case = ledger.events.get(case_key)
-        if not isinstance(execution, Execution) or not isinstance(case, Case):
-            raise ExecutionNotFoundError(f"no execution {final.execution_id!r} in {final.case_key}")
-        execution.finish(final)
-        execution.mark_reused(original.id, original_ref, reuse_key, files)
-        chosen = case.choose_first_successful(execution.id, final)
-        try:
-            position = ledger.events.save(*([case] if chosen else []), execution)
-        except IntegrityError:
-            if attempt == MAX_ATTEMPTS - 1:
-                raise
-            continue
-        if catch_up:
-            ledger.catch_up()
-        return Finished(final.execution_id, final.case_key, final.status, position, chosen)
-    raise IntegrityError("execution kept changing; try again")  # pragma: no cover
+    return finish_execution(
+        ledger,
+        final,
+        catch_up=catch_up,
+        also=lambda execution: execution.mark_reused(original.id, original_ref, reuse_key, files),
+    )
 
 
 @dataclass(frozen=True)
