@@ -304,28 +304,26 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:100] or "execution"
 
 
-@router.get("/executions/{execution}/record.json")
-async def record_download(request: Request, execution: str) -> Response:
-    name = f"{_safe_name(execution)}.record.json"
-    return await _download(request, _record_file, execution, name)
+# The execution page's downloads: file name suffix -> what builds the bytes.
+DOWNLOADS: dict[str, Callable[..., tuple[bytes, str]]] = {
+    "record.json": _record_file,
+    "prov.json": _prov_file,
+    "ro-crate.zip": _crate_file,
+    "metrics.json": _metrics_file,
+}
 
 
-@router.get("/executions/{execution}/prov.json")
-async def prov_download(request: Request, execution: str) -> Response:
-    name = f"{_safe_name(execution)}.prov.json"
-    return await _download(request, _prov_file, execution, name)
+def _download_route(suffix: str, build: Callable[..., tuple[bytes, str]]) -> Callable[..., Any]:
+    async def download(request: Request, execution: str) -> Response:
+        return await _download(request, build, execution, f"{_safe_name(execution)}.{suffix}")
+
+    return download
 
 
-@router.get("/executions/{execution}/ro-crate.zip")
-async def crate_download(request: Request, execution: str) -> Response:
-    name = f"{_safe_name(execution)}.ro-crate.zip"
-    return await _download(request, _crate_file, execution, name)
-
-
-@router.get("/executions/{execution}/metrics.json")
-async def metrics_download(request: Request, execution: str) -> Response:
-    name = f"{_safe_name(execution)}.metrics.json"
-    return await _download(request, _metrics_file, execution, name)
+for _suffix, _build in DOWNLOADS.items():
+    router.add_api_route(
+        f"/executions/{{execution}}/{_suffix}", _download_route(_suffix, _build), methods=["GET"]
+    )
 
 
 @router.get("/compare")
